@@ -1,0 +1,1 @@
+//! The running agent: NFQUEUE loop, control socket, persistence.

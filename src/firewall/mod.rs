@@ -1,0 +1,1 @@
+//! Kernel backends: nftables (fw4) and iptables + ipset (fw3).

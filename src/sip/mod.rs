@@ -1,0 +1,1 @@
+//! Zero-copy SIP reader (filled in by the core issue).

@@ -1,0 +1,1 @@
+//! Country zones: download, parse, aggregate, store, load into kernel sets.
