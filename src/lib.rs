@@ -17,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod firewall;
 pub mod packet;
+pub mod pcap;
 pub mod policy;
 pub mod sip;
 pub mod zones;
