@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod firewall;
+pub mod json;
 pub mod packet;
 pub mod policy;
 pub mod sip;
