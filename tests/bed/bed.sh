@@ -141,6 +141,7 @@ table inet bedcount {
 	counter attacker {}
 	counter phone {}
 	counter office {}
+	counter stranger {}
 	counter wan {}
 	counter sink {}
 	chain input {
@@ -151,6 +152,7 @@ table inet bedcount {
 		th dport 5060 ip6 saddr $PHONE6 counter name phone
 		th dport 5060 ip saddr $OFFICE4 counter name office
 		th dport 5060 ip6 saddr $OFFICE6 counter name office
+		th dport 5060 ip saddr 198.51.100.30-198.51.100.39 counter name stranger
 		th dport 5060 ip saddr 198.51.100.0/24 counter name wan
 		th dport 5060 ip6 saddr 2001:db8:5::/64 counter name wan
 		th dport 5060 ip daddr $SINK4 counter name sink
@@ -241,7 +243,7 @@ count() {
 count_reset() { in_ns "$(pbx_ns)" nft reset counters table inet bedcount >/dev/null; }
 
 # flow: the attacker keeps one UDP flow (198.51.100.10:5060 -> router:5060)
-# alive with a request every 20 ms that passes the domain gate, so the
+# alive with a request every 100 ms (below any rate limit) that passes the domain gate, so the
 # router's conntrack holds it as established: the flow a ban must cut.
 flow() {
 	case ${1:-} in
@@ -250,7 +252,7 @@ flow() {
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 5060))
-s.settimeout(0.02)
+s.settimeout(0.1)
 end = time.time() + float(sys.argv[4])
 n = 0
 while time.time() < end:
@@ -265,7 +267,7 @@ while time.time() < end:
         s.recv(4096)
     except OSError:
         pass
-    time.sleep(0.02)
+    time.sleep(0.1)
 ' "$ATTACKER4" "$RTR4" "$DOMAIN" "${2:-60}"
 		;;
 	stop) stop_bg flow ;;
