@@ -66,25 +66,25 @@ CFG=$BED_RUN/sipwall.toml
 mkdir -p "$BED_RUN/state" "$BED_RUN/ctl"
 cat >"$CFG" <<EOF
 # The demo's policy: the PBX's secret domain, one knock, default bans.
-domains = ["pbx.example.test"]
-
-[global]
+[sipwall]
 enabled = true
 mode = "router"
 backend = "iptables"
-udp_ports = [5060]
-tcp_ports = [5060]
-tls_ports = []
+udp_port = [5060]
+tcp_port = [5060]
 queue = 5060
 lan = ["192.168.50.0/24", "fd00:50::/64"]
 state_dir = "$BED_RUN/state"
 run_dir = "$BED_RUN/ctl"
 
+[[domain]]
+host = "pbx.example.test"
+
 [[knock]]
 name = "display"
 secret = "knock-7f3a"
-places = ["display_name"]
-door_secs = 4000
+look_in = ["display_name"]
+door_time = 4000
 EOF
 step "policy: secret domain pbx.example.test, knock 'knock-7f3a' in the From display name,"
 step "        scanners banned on sight, 2 failed logins in 1 h -> banned 1 h (sipwall's defaults)"
