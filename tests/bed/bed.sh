@@ -142,6 +142,7 @@ table inet bedcount {
 	counter phone {}
 	counter office {}
 	counter stranger {}
+	counter spoofed {}
 	counter wan {}
 	counter sink {}
 	chain input {
@@ -156,6 +157,7 @@ table inet bedcount {
 		th dport 5060 ip saddr 198.51.100.0/24 counter name wan
 		th dport 5060 ip6 saddr 2001:db8:5::/64 counter name wan
 		th dport 5060 ip daddr $SINK4 counter name sink
+		th dport 5060 ip saddr 198.18.0.0/15 counter name spoofed
 	}
 }
 EOF
@@ -179,15 +181,16 @@ down() {
 # phone: one registration with digest auth, as a real phone does it.
 #   --user 1001 --pass secret --proto udp|tcp --ruri HOST (default the secret
 #   domain) --domain HOST --knock DISPLAYNAME --from IP --target IP --ua STR
-#   --count N (N registrations in a row; 0 = all must succeed) --timeout S
+#   --count N (N registrations in a row; all must succeed) --rate PER_SEC
+#   --timeout S --rtt FILE (append each registration's response time, ms)
 phone() {
 	local user=1001 pass=secret proto=udp ruri=$DOMAIN domain=$DOMAIN knock="Phone 1001" from=$PHONE4
-	local target=$RTR4 ua="Bed-Phone/1.0" count=1 timeout=8 rate=10
+	local target=$RTR4 ua="Bed-Phone/1.0" count=1 timeout=8 rate=10 rtt=""
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--user) user=$2 ;; --pass) pass=$2 ;; --proto) proto=$2 ;; --ruri) ruri=$2 ;; --domain) domain=$2 ;;
 		--knock) knock=$2 ;; --from) from=$2 ;; --target) target=$2 ;; --ua) ua=$2 ;; --count) count=$2 ;;
-		--timeout) timeout=$2 ;; --rate) rate=$2 ;;
+		--timeout) timeout=$2 ;; --rate) rate=$2 ;; --rtt) rtt=$2 ;;
 		*) die "phone: unknown option $1" ;;
 		esac
 		shift 2
@@ -198,12 +201,17 @@ phone() {
 	case $target in *:*) tgt="[$target]" ;; esac
 	local tag
 	tag=phone-$$-$RANDOM
-	in_ns "$NS_WAN" sipp "$tgt:5060" -sf "$HERE/register.xml" -t $t -i "$from" -p $((20000 + RANDOM % 20000)) \
+	local rttopt=()
+	[ -n "$rtt" ] && rttopt=(-trace_rtt -rtt_freq 1)
+	mkdir -p "$BED_RUN/$tag.d"
+	(cd "$BED_RUN/$tag.d" && in_ns "$NS_WAN" sipp "$tgt:5060" -sf "$HERE/register.xml" -t $t -i "$from" -p $((20000 + RANDOM % 20000)) \
 		-s "$user" -au "$user" -ap "$pass" -key ruri "$ruri" -key domain "$domain" -key knock "$knock" -key ua "$ua" \
 		-m "$count" -r "$rate" -l 1 -recv_timeout 3000 -timeout "$timeout" -timeout_error -nostdin \
 		-trace_err -error_file "$BED_RUN/$tag.err" -trace_stat -stf "$BED_RUN/$tag.csv" \
-		>"$BED_RUN/$tag.log" 2>&1 </dev/null
+		"${rttopt[@]}" >"$BED_RUN/$tag.log" 2>&1 </dev/null)
 	local rc=$?
+	# --rtt FILE: one response time (ms, first REGISTER to 200 OK) a line.
+	[ -n "$rtt" ] && cat "$BED_RUN/$tag.d"/*_rtt.csv 2>/dev/null | awk -F';' 'NR>1 && $2 != "" {print $2}' >>"$rtt"
 	local last
 	last=$(grep -ao 'SIP/2.0 [0-9]\{3\}.*' "$BED_RUN/$tag.err" 2>/dev/null | tr -d '\r' | tail -1)
 	if [ $rc = 0 ]; then
