@@ -71,8 +71,14 @@ fn effective_policy_marks_defaults_and_masks_secrets() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("MONITOR mode"), "{s}");
-    assert!(s.contains("addressed to sip.example.org or carrying a knock (phones)"), "{s}");
-    assert!(s.contains("\trate               5/s\n"), "set values are not marked: {s}");
+    assert!(
+        s.contains("addressed to sip.example.org or carrying a knock (phones)"),
+        "{s}"
+    );
+    assert!(
+        s.contains("\trate               5/s\n"),
+        "set values are not marked: {s}"
+    );
     assert!(s.contains("\tdoor_time          4000   (default)"), "{s}");
     assert!(s.contains("Ze************** (16 characters)"), "{s}");
     assert!(!s.contains("Zebra-42-Lantern"), "secret leaked: {s}");
@@ -89,16 +95,36 @@ fn json_output_is_the_effective_config() {
     assert_eq!(v.get("valid").and_then(|v| v.as_bool()), Some(true));
     assert_eq!(v.get("format").and_then(|v| v.as_str()), Some("uci"));
     let c = v.get("config").unwrap();
-    assert_eq!(c.get("ratelimit").and_then(|r| r.get("rate")).and_then(|r| r.as_i64()), Some(5));
+    assert_eq!(
+        c.get("ratelimit")
+            .and_then(|r| r.get("rate"))
+            .and_then(|r| r.as_i64()),
+        Some(5)
+    );
     let knocks = c.get("knock").and_then(|k| k.as_array()).unwrap();
-    assert_eq!(knocks[0].get("name").and_then(|n| n.as_str()), Some("phones"));
-    assert_eq!(knocks[0].get("door_time").and_then(|n| n.as_i64()), Some(4000));
+    assert_eq!(
+        knocks[0].get("name").and_then(|n| n.as_str()),
+        Some("phones")
+    );
+    assert_eq!(
+        knocks[0].get("door_time").and_then(|n| n.as_i64()),
+        Some(4000)
+    );
     let tiers = c.get("ban_tier").and_then(|k| k.as_array()).unwrap();
-    assert_eq!(tiers[1].get("ban_time"), Some(&json::Value::Null), "forever is null");
-    assert_eq!(c.get("block").and_then(|b| b.as_array()).map(|b| b.len()), Some(0));
+    assert_eq!(
+        tiers[1].get("ban_time"),
+        Some(&json::Value::Null),
+        "forever is null"
+    );
+    assert_eq!(
+        c.get("block").and_then(|b| b.as_array()).map(|b| b.len()),
+        Some(0)
+    );
     let defaults = v.get("defaults").and_then(|d| d.as_array()).unwrap();
     assert!(defaults.iter().any(|d| d.as_str() == Some("sipwall.mode")));
-    assert!(!defaults.iter().any(|d| d.as_str() == Some("ratelimit.rate")));
+    assert!(!defaults
+        .iter()
+        .any(|d| d.as_str() == Some("ratelimit.rate")));
 }
 
 #[test]
@@ -121,7 +147,10 @@ fn a_bad_file_exits_1_with_the_error() {
     assert_eq!(v.get("valid").and_then(|v| v.as_bool()), Some(false));
     assert_eq!(v.get("line").and_then(|v| v.as_i64()), Some(6));
     assert_eq!(v.get("option").and_then(|v| v.as_str()), Some("door_time"));
-    assert_eq!(v.get("section").and_then(|v| v.as_str()), Some("knock 'phones'"));
+    assert_eq!(
+        v.get("section").and_then(|v| v.as_str()),
+        Some("knock 'phones'")
+    );
 }
 
 #[test]
@@ -153,13 +182,30 @@ fn schema_json_lists_every_section_with_luci_datatypes() {
     assert!(out.status.success());
     let v = json::parse(&text(&out.stdout)).unwrap();
     let sections = v.get("sections").and_then(|s| s.as_array()).unwrap();
-    let kinds: Vec<&str> = sections.iter().filter_map(|s| s.get("type").and_then(|t| t.as_str())).collect();
+    let kinds: Vec<&str> = sections
+        .iter()
+        .filter_map(|s| s.get("type").and_then(|t| t.as_str()))
+        .collect();
     assert_eq!(
         kinds,
-        ["sipwall", "domain", "knock", "allow", "block", "ban_tier", "scanners", "ratelimit", "geo", "limits"]
+        [
+            "sipwall",
+            "domain",
+            "knock",
+            "allow",
+            "block",
+            "ban_tier",
+            "scanners",
+            "ratelimit",
+            "geo",
+            "limits"
+        ]
     );
     let option = |kind: &str, name: &str| {
-        let s = sections.iter().find(|s| s.get("type").and_then(|t| t.as_str()) == Some(kind)).unwrap();
+        let s = sections
+            .iter()
+            .find(|s| s.get("type").and_then(|t| t.as_str()) == Some(kind))
+            .unwrap();
         s.get("options")
             .and_then(|o| o.as_array())
             .unwrap()
@@ -168,13 +214,25 @@ fn schema_json_lists_every_section_with_luci_datatypes() {
             .unwrap()
             .clone()
     };
-    let dt = |kind: &str, name: &str| option(kind, name).get("datatype").and_then(|d| d.as_str()).unwrap().to_string();
+    let dt = |kind: &str, name: &str| {
+        option(kind, name)
+            .get("datatype")
+            .and_then(|d| d.as_str())
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(dt("sipwall", "udp_port"), "port");
     assert_eq!(dt("sipwall", "enabled"), "bool");
     assert_eq!(dt("sipwall", "lan"), "or(ipaddr,cidr)");
     assert_eq!(dt("domain", "host"), "hostname");
     assert_eq!(dt("allow", "source"), "or(ipaddr,cidr,hostname)");
     assert_eq!(dt("limits", "doors"), "range(16,1048576)");
-    assert_eq!(option("sipwall", "udp_port").get("list"), Some(&json::Value::Bool(true)));
-    assert_eq!(option("knock", "secret").get("required"), Some(&json::Value::Bool(true)));
+    assert_eq!(
+        option("sipwall", "udp_port").get("list"),
+        Some(&json::Value::Bool(true))
+    );
+    assert_eq!(
+        option("knock", "secret").get("required"),
+        Some(&json::Value::Bool(true))
+    );
 }
