@@ -74,14 +74,28 @@ impl<'a> Packet<'a> {
             _ => return Err(PacketError::Malformed),
         };
         let (src_port, dst_port, transport, payload) = match &sliced.transport {
-            Some(TransportSlice::Udp(u)) => {
-                (u.source_port(), u.destination_port(), Transport::Udp, u.payload())
-            }
-            Some(TransportSlice::Tcp(t)) => {
-                (t.source_port(), t.destination_port(), Transport::Tcp, t.payload())
-            }
+            Some(TransportSlice::Udp(u)) => (
+                u.source_port(),
+                u.destination_port(),
+                Transport::Udp,
+                u.payload(),
+            ),
+            Some(TransportSlice::Tcp(t)) => (
+                t.source_port(),
+                t.destination_port(),
+                Transport::Tcp,
+                t.payload(),
+            ),
             _ => return Err(PacketError::NotUdpOrTcp),
         };
-        Ok(Packet { src, dst, src_port, dst_port, transport, direction, payload })
+        Ok(Packet {
+            src,
+            dst,
+            src_port,
+            dst_port,
+            transport,
+            direction,
+            payload,
+        })
     }
 }

@@ -9,12 +9,20 @@ pub struct Args {
 
 impl Args {
     pub fn new(raw: Vec<OsString>) -> Args {
-        Args { rest: raw.into_iter().map(|s| s.to_string_lossy().into_owned()).collect() }
+        Args {
+            rest: raw
+                .into_iter()
+                .map(|s| s.to_string_lossy().into_owned())
+                .collect(),
+        }
     }
 
     /// The next argument that is not an option, removing it.
     pub fn next_positional(&mut self) -> Option<String> {
-        let i = self.rest.iter().position(|a| !a.starts_with("--") || a == "--help")?;
+        let i = self
+            .rest
+            .iter()
+            .position(|a| !a.starts_with("--") || a == "--help")?;
         self.rest.remove(i)
     }
 

@@ -188,8 +188,16 @@ impl Default for Config {
             allow: Vec::new(),
             block: Vec::new(),
             ban_tiers: vec![
-                BanTier { failures: 2, window_secs: 3600, ban_secs: Some(3600) },
-                BanTier { failures: 12, window_secs: 86400, ban_secs: None },
+                BanTier {
+                    failures: 2,
+                    window_secs: 3600,
+                    ban_secs: Some(3600),
+                },
+                BanTier {
+                    failures: 12,
+                    window_secs: 86400,
+                    ban_secs: None,
+                },
             ],
             scanners: Scanners {
                 signatures: DEFAULT_SCANNERS.iter().map(|s| s.to_string()).collect(),
@@ -203,7 +211,12 @@ impl Default for Config {
                 flood_ban_secs: 600,
             },
             geo: Geo::default(),
-            capacity: Capacity { doors: 4096, bans: 65536, sources: 16384, pending_auth: 4096 },
+            capacity: Capacity {
+                doors: 4096,
+                bans: 65536,
+                sources: 16384,
+                pending_auth: 4096,
+            },
         }
     }
 }

@@ -129,7 +129,11 @@ pub enum Effect {
     OpenDoor { ip: IpAddr, secs: u32 },
     /// Put `ip` into the kernel ban set; `secs: None` means until an admin
     /// releases it. The daemon also deletes the source's conntrack entries.
-    Ban { ip: IpAddr, secs: Option<u32>, cause: BanCause },
+    Ban {
+        ip: IpAddr,
+        secs: Option<u32>,
+        cause: BanCause,
+    },
     /// One failed authentication of `ip` was seen (for logs): `count` in
     /// the current window.
     AuthFailed { ip: IpAddr, count: u32 },
