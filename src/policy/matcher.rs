@@ -45,9 +45,6 @@ impl SubstringSet {
         set
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
 
     /// The first pattern found anywhere in `hay`, ignoring ASCII case.
     pub fn find_in(&self, hay: &[u8]) -> Option<&[u8]> {

@@ -100,6 +100,12 @@ impl<V: Copy> Table<V> {
         self.slots.get_mut(i)?.as_mut().map(|s| &mut s.val)
     }
 
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(IpAddr, &mut V)) {
+        for s in self.slots.iter_mut().flatten() {
+            f(s.key, &mut s.val);
+        }
+    }
+
     /// Inserts a key known to be absent. `Err(val)` when the table is full:
     /// the caller evicts (or refuses) and tries again.
     pub fn insert_new(&mut self, hash: u64, key: IpAddr, val: V) -> Result<usize, V> {
