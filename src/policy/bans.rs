@@ -85,7 +85,11 @@ const EVICTION_SAMPLES: usize = 16;
 
 impl Bans {
     pub fn new(capacity: u32) -> Bans {
-        Bans { table: Table::new(capacity), evictions: 0, refused: 0 }
+        Bans {
+            table: Table::new(capacity),
+            evictions: 0,
+            refused: 0,
+        }
     }
 
     pub fn get(&self, hash: u64, ip: IpAddr) -> Option<&Ban> {
@@ -111,7 +115,11 @@ impl Bans {
             None => FOREVER,
             Some(s) => (secs_ceil(now) + u64::from(s)).min(u64::from(FOREVER - 1)) as u32,
         };
-        let new = Ban { since_s: now_s, until_s, cause };
+        let new = Ban {
+            since_s: now_s,
+            until_s,
+            cause,
+        };
         if let Some(old) = self.table.get_mut(hash, ip) {
             if !old.active(now) {
                 *old = new;
@@ -125,7 +133,11 @@ impl Bans {
             if graver {
                 old.cause = cause;
             }
-            return if longer || graver { Put::Extended } else { Put::Covered };
+            return if longer || graver {
+                Put::Extended
+            } else {
+                Put::Covered
+            };
         }
         let new_sev = new.severity();
         if self.table.is_full() {

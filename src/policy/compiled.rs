@@ -88,7 +88,10 @@ impl Policy {
             .ban_tiers
             .iter()
             .filter(|t| t.failures > 0 && t.window_secs > 0)
-            .map(|t| BanTier { failures: t.failures.min(MAX_TIER_FAILURES), ..*t })
+            .map(|t| BanTier {
+                failures: t.failures.min(MAX_TIER_FAILURES),
+                ..*t
+            })
             .collect();
         // Permanent first, then longer bans first.
         tiers.sort_by_key(|t| std::cmp::Reverse(t.ban_secs.map_or(u64::MAX, u64::from)));
@@ -120,7 +123,9 @@ impl Policy {
     }
 
     pub(crate) fn is_domain(&self, host: &[u8]) -> bool {
-        self.domains.iter().any(|d| super::matcher::host_is(host, d))
+        self.domains
+            .iter()
+            .any(|d| super::matcher::host_is(host, d))
     }
 
     /// Host names in the allowlist, for the daemon to resolve.

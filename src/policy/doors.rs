@@ -55,7 +55,11 @@ fn rank(via: Via) -> u64 {
 
 impl Doors {
     pub fn new(capacity: u32) -> Doors {
-        Doors { table: Table::new(capacity), evictions: 0, refused: 0 }
+        Doors {
+            table: Table::new(capacity),
+            evictions: 0,
+            refused: 0,
+        }
     }
 
     /// The open door of `ip`, if any.
@@ -78,7 +82,11 @@ impl Doors {
         let until = now.saturating_add_secs(u64::from(secs));
         if let Some(d) = self.table.get_mut(hash, ip) {
             if !d.open(now) {
-                *d = Door { opened: now, until, via };
+                *d = Door {
+                    opened: now,
+                    until,
+                    via,
+                };
                 return true;
             }
             d.until = d.until.max(until);
@@ -110,7 +118,17 @@ impl Doors {
                 }
             }
         }
-        self.table.insert_new(hash, ip, Door { opened: now, until, via }).is_ok()
+        self.table
+            .insert_new(
+                hash,
+                ip,
+                Door {
+                    opened: now,
+                    until,
+                    via,
+                },
+            )
+            .is_ok()
     }
 
     /// Re-inserts a door as it was (table re-sizing on reload).
@@ -127,7 +145,6 @@ impl Doors {
     pub fn expire(&mut self, now: Millis) -> usize {
         self.table.retain(|_, d| d.open(now))
     }
-
 
     pub fn iter(&self) -> impl Iterator<Item = (IpAddr, &Door)> + '_ {
         self.table.iter()

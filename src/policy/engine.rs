@@ -45,7 +45,11 @@ struct Src {
 }
 
 fn decision(verdict: Verdict, reason: Reason, effects: Effects) -> Decision {
-    Decision { verdict, reason, effects }
+    Decision {
+        verdict,
+        reason,
+        effects,
+    }
 }
 
 /// Drops that say "this source keeps sending what we do not want": they
@@ -67,7 +71,7 @@ impl Engine {
     /// capacities.
     pub fn new(policy: Policy) -> Engine {
         let hasher = RandomState::new();
-        let seed = hasher.hash_one(0x5157_a11u64);
+        let seed = hasher.hash_one(0x0515_7a11_u64);
         let cap = policy.capacity;
         let mut counters = Counters::default();
         let bans = Bans::new(cap.bans);
@@ -131,7 +135,12 @@ impl Engine {
         if self.policy.blocks(ip) || self.bans.is_banned(hash, ip, now) {
             return decision(Verdict::Drop, Reason::Banned, Effects::default());
         }
-        let src = Src { ip, hash, tcp: pkt.transport == Transport::Tcp, now };
+        let src = Src {
+            ip,
+            hash,
+            tcp: pkt.transport == Transport::Tcp,
+            now,
+        };
         let door = self.doors.get(hash, ip, now).copied();
         let mut fx = Effects::default();
         let (verdict, reason) = match classify(pkt.payload) {
@@ -142,9 +151,7 @@ impl Engine {
             Payload::KeepAlive | Payload::Stun | Payload::NotSip if door.is_some() => {
                 (Verdict::Accept, Reason::Door)
             }
-            Payload::KeepAlive | Payload::Stun | Payload::NotSip => {
-                (Verdict::Drop, Reason::NotSip)
-            }
+            Payload::KeepAlive | Payload::Stun | Payload::NotSip => (Verdict::Drop, Reason::NotSip),
             Payload::TlsClientHello { .. } if door.is_some() => (Verdict::Accept, Reason::Door),
             Payload::TlsClientHello { sni } => {
                 if sni.is_some_and(|s| self.policy.is_domain(s)) {
@@ -232,7 +239,12 @@ impl Engine {
     }
 
     /// Index of the first knock whose secret is in one of its places.
-    fn knock(&self, msg: &Message<'_>, from: Option<NameAddr<'_>>, ua: Option<&[u8]>) -> Option<usize> {
+    fn knock(
+        &self,
+        msg: &Message<'_>,
+        from: Option<NameAddr<'_>>,
+        ua: Option<&[u8]>,
+    ) -> Option<usize> {
         if self.policy.knocks.is_empty() {
             return None;
         }
@@ -241,7 +253,8 @@ impl Engine {
         for (i, k) in self.policy.knocks.iter().enumerate() {
             let hit = (k.places.display_name
                 && display.is_some_and(|d| super::matcher::contains(d, &k.secret)))
-                || (k.places.user_agent && ua.is_some_and(|u| super::matcher::contains(u, &k.secret)))
+                || (k.places.user_agent
+                    && ua.is_some_and(|u| super::matcher::contains(u, &k.secret)))
                 || (k.places.instance
                     && instance
                         .get_or_insert_with(|| msg.contact_instance())
@@ -256,7 +269,10 @@ impl Engine {
     /// Token bucket of the source: accept for `reason`, or drop.
     fn rate_gate(&mut self, src: Src, reason: Reason) -> (Verdict, Reason) {
         let rate = self.policy.rate;
-        let allowed = match self.sources.track(src.hash, src.ip, src.now, rate.burst, &mut self.rng) {
+        let allowed = match self
+            .sources
+            .track(src.hash, src.ip, src.now, rate.burst, &mut self.rng)
+        {
             Some(t) => t.take_token(src.now, rate.rate, rate.burst),
             // Not trackable (zero-capacity table): do not punish the source.
             None => true,
@@ -277,23 +293,28 @@ impl Engine {
             return;
         }
         let fp = self.hasher.hash_one((src.ip, call_id, cseq));
-        self.pending.request(fp, msg.authorization().is_some(), src.now);
+        self.pending
+            .request(fp, msg.authorization().is_some(), src.now);
     }
 
     /// Flood accounting, then monitor mode's rewrite of drops.
     fn finish(&mut self, src: Src, verdict: Verdict, reason: Reason, mut fx: Effects) -> Decision {
         if verdict == Verdict::Drop && counts_as_flood(reason) {
             let rate = self.policy.rate;
-            let drops = match self.sources.track(src.hash, src.ip, src.now, rate.burst, &mut self.rng) {
-                Some(t) => {
-                    let n = t.count_drop(src.now, rate.drop_window_secs);
-                    if rate.drops_before_ban > 0 && n >= rate.drops_before_ban {
-                        t.drops = 0;
+            let drops =
+                match self
+                    .sources
+                    .track(src.hash, src.ip, src.now, rate.burst, &mut self.rng)
+                {
+                    Some(t) => {
+                        let n = t.count_drop(src.now, rate.drop_window_secs);
+                        if rate.drops_before_ban > 0 && n >= rate.drops_before_ban {
+                            t.drops = 0;
+                        }
+                        n
                     }
-                    n
-                }
-                None => 0,
-            };
+                    None => 0,
+                };
             if drops == 1 {
                 fx.push(Effect::FirstDrop { ip: src.ip, reason });
             }
@@ -317,7 +338,10 @@ impl Engine {
     fn shielded(&self, src: Src) -> bool {
         self.trusted(src.ip)
             || (!src.tcp
-                && self.doors.get(src.hash, src.ip, src.now).is_some_and(|d| d.registered()))
+                && self
+                    .doors
+                    .get(src.hash, src.ip, src.now)
+                    .is_some_and(|d| d.registered()))
     }
 
     fn issue_ban(&mut self, src: Src, secs: Option<u32>, cause: BanCause, fx: &mut Effects) {
@@ -326,14 +350,20 @@ impl Engine {
             return;
         }
         if self.policy.monitor {
-            fx.push(Effect::WouldBan { ip: src.ip, secs, cause });
+            fx.push(Effect::WouldBan {
+                ip: src.ip,
+                secs,
+                cause,
+            });
             return;
         }
         self.record_ban(src, secs, cause, fx);
     }
 
     fn record_ban(&mut self, src: Src, secs: Option<u32>, cause: BanCause, fx: &mut Effects) {
-        let put = self.bans.put(src.hash, src.ip, secs, cause, src.now, &mut self.rng);
+        let put = self
+            .bans
+            .put(src.hash, src.ip, secs, cause, src.now, &mut self.rng);
         if put == Put::Covered {
             return;
         }
@@ -341,12 +371,19 @@ impl Engine {
         // and the door must not outlive the ban either.
         self.doors.close(src.hash, src.ip);
         self.counters.bans_issued += 1;
-        fx.push(Effect::Ban { ip: src.ip, secs, cause });
+        fx.push(Effect::Ban {
+            ip: src.ip,
+            secs,
+            cause,
+        });
     }
 
     fn open_door(&mut self, src: Src, secs: u32, via: Via, fx: &mut Effects) {
         let was_open = self.doors.get(src.hash, src.ip, src.now).is_some();
-        if self.doors.open(src.hash, src.ip, secs, via, src.now, &mut self.rng) {
+        if self
+            .doors
+            .open(src.hash, src.ip, secs, via, src.now, &mut self.rng)
+        {
             if !was_open {
                 self.counters.doors_opened += 1;
             }
@@ -361,7 +398,10 @@ impl Engine {
         }
         self.counters.auth_failures += 1;
         let burst = self.policy.rate.burst;
-        let Some(t) = self.sources.track(src.hash, src.ip, src.now, burst, &mut self.rng) else {
+        let Some(t) = self
+            .sources
+            .track(src.hash, src.ip, src.now, burst, &mut self.rng)
+        else {
             return;
         };
         t.add_failure(src.now);
@@ -396,7 +436,12 @@ impl Engine {
         let (Some(status), Some((cseq, method))) = (msg.status(), msg.cseq()) else {
             return accept(fx);
         };
-        let src = Src { ip, hash: self.hasher.hash_one(ip), tcp: pkt.transport == Transport::Tcp, now };
+        let src = Src {
+            ip,
+            hash: self.hasher.hash_one(ip),
+            tcp: pkt.transport == Transport::Tcp,
+            now,
+        };
         match status {
             200..=299 if method == Method::Register => {
                 let secs = match msg.expires() {
@@ -417,8 +462,12 @@ impl Engine {
                     self.counters.answers_uncorrelated += 1;
                     return accept(fx);
                 };
-                let by_request = self.pending.answer(self.hasher.hash_one((ip, call_id, cseq)), now);
-                let chained = self.pending.challenge(self.hasher.hash_one((ip, call_id)), cseq, now);
+                let by_request = self
+                    .pending
+                    .answer(self.hasher.hash_one((ip, call_id, cseq)), now);
+                let chained =
+                    self.pending
+                        .challenge(self.hasher.hash_one((ip, call_id)), cseq, now);
                 let failed = match by_request {
                     Answered::Request { creds } => status == 403 || creds,
                     Answered::Again => false,
@@ -448,10 +497,18 @@ impl Engine {
         let old_names: Vec<String> = self.policy.knocks.iter().map(|k| k.name.clone()).collect();
         let remap: Vec<Option<u16>> = old_names
             .iter()
-            .map(|n| policy.knocks.iter().position(|k| &k.name == n).map(|i| i as u16))
+            .map(|n| {
+                policy
+                    .knocks
+                    .iter()
+                    .position(|k| &k.name == n)
+                    .map(|i| i as u16)
+            })
             .collect();
         self.doors.remap_via(|via| match via {
-            Via::Knock(i) => Via::Knock(remap.get(i as usize).copied().flatten().unwrap_or(u16::MAX)),
+            Via::Knock(i) => {
+                Via::Knock(remap.get(i as usize).copied().flatten().unwrap_or(u16::MAX))
+            }
             Via::Register => Via::Register,
         });
         let old_cap = self.policy.capacity;
@@ -492,7 +549,8 @@ impl Engine {
     fn release_trusted(&mut self) {
         let policy = &self.policy;
         let hosts = &self.allow_hosts;
-        self.bans.retain(|ip, _| !(policy.trusts(ip) || hosts.contains(&ip)));
+        self.bans
+            .retain(|ip, _| !(policy.trusts(ip) || hosts.contains(&ip)));
     }
 
     /// Bans `ip` on an admin's command, or restores a persisted ban.
@@ -527,25 +585,31 @@ impl Engine {
 
     /// Active bans.
     pub fn bans(&self, now: Millis) -> impl Iterator<Item = BanInfo> + '_ {
-        self.bans.iter().filter(move |(_, b)| b.active(now)).map(|(ip, b)| b.info(ip))
+        self.bans
+            .iter()
+            .filter(move |(_, b)| b.active(now))
+            .map(|(ip, b)| b.info(ip))
     }
 
     /// Open doors.
     pub fn doors(&self, now: Millis) -> impl Iterator<Item = DoorInfo<'_>> + '_ {
-        self.doors.iter().filter(move |(_, d)| d.open(now)).map(|(ip, d)| DoorInfo {
-            ip,
-            opened: d.opened,
-            until: d.until,
-            via: match d.via {
-                Via::Register => DoorVia::Register,
-                Via::Knock(i) => DoorVia::Knock(
-                    self.policy
-                        .knocks
-                        .get(i as usize)
-                        .map_or("(removed knock)", |k| k.name.as_str()),
-                ),
-            },
-        })
+        self.doors
+            .iter()
+            .filter(move |(_, d)| d.open(now))
+            .map(|(ip, d)| DoorInfo {
+                ip,
+                opened: d.opened,
+                until: d.until,
+                via: match d.via {
+                    Via::Register => DoorVia::Register,
+                    Via::Knock(i) => DoorVia::Knock(
+                        self.policy
+                            .knocks
+                            .get(i as usize)
+                            .map_or("(removed knock)", |k| k.name.as_str()),
+                    ),
+                },
+            })
     }
 
     pub fn counters(&self) -> &Counters {
@@ -566,6 +630,8 @@ impl Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("counters", &self.counters).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }

@@ -45,7 +45,6 @@ impl SubstringSet {
         set
     }
 
-
     /// The first pattern found anywhere in `hay`, ignoring ASCII case.
     pub fn find_in(&self, hay: &[u8]) -> Option<&[u8]> {
         if self.patterns.is_empty() || hay.is_empty() {
@@ -70,7 +69,10 @@ impl SubstringSet {
 
     fn slow_find(&self, hay: &[u8]) -> Option<&[u8]> {
         (0..hay.len()).find_map(|i| {
-            self.patterns.iter().find(|p| starts_with_ignore_case(&hay[i..], p)).map(|p| &p[..])
+            self.patterns
+                .iter()
+                .find(|p| starts_with_ignore_case(&hay[i..], p))
+                .map(|p| &p[..])
         })
     }
 }
@@ -78,7 +80,10 @@ impl SubstringSet {
 /// `hay` starts with the lower-case `lower_pat`, ignoring ASCII case.
 fn starts_with_ignore_case(hay: &[u8], lower_pat: &[u8]) -> bool {
     hay.len() >= lower_pat.len()
-        && hay.iter().zip(lower_pat).all(|(h, p)| h.to_ascii_lowercase() == *p)
+        && hay
+            .iter()
+            .zip(lower_pat)
+            .all(|(h, p)| h.to_ascii_lowercase() == *p)
 }
 
 /// Exact (case-sensitive) substring: knock secrets are secrets, and the
@@ -120,7 +125,10 @@ mod tests {
     #[test]
     fn scanner_set_finds_any_case_anywhere() {
         let set = SubstringSet::new(&["friendly-scanner", "sipvicious", "iWar"]);
-        assert_eq!(set.find_in(b"friendly-scanner"), Some(&b"friendly-scanner"[..]));
+        assert_eq!(
+            set.find_in(b"friendly-scanner"),
+            Some(&b"friendly-scanner"[..])
+        );
         assert_eq!(set.find_in(b"X SIPVicious 0.3"), Some(&b"sipvicious"[..]));
         assert_eq!(set.find_in(b"iwar-1.0"), Some(&b"iwar"[..]));
         assert_eq!(set.find_in(b"Yealink SIP-T46S 66.86.0.15"), None);

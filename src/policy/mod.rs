@@ -54,6 +54,8 @@ mod sources;
 mod table;
 mod types;
 
-pub use compiled::{Policy, MAX_TIER_FAILURES, REGISTER_DOOR_DEFAULT_SECS, REGISTER_DOOR_GRACE_SECS};
+pub use compiled::{
+    Policy, MAX_TIER_FAILURES, REGISTER_DOOR_DEFAULT_SECS, REGISTER_DOOR_GRACE_SECS,
+};
 pub use engine::Engine;
 pub use types::*;

@@ -65,7 +65,10 @@ fn secs(m: Millis) -> u32 {
 
 impl Pending {
     pub fn new(capacity: u32) -> Pending {
-        let buckets = (capacity as usize).div_ceil(WAYS).max(1).next_power_of_two();
+        let buckets = (capacity as usize)
+            .div_ceil(WAYS)
+            .max(1)
+            .next_power_of_two();
         Pending {
             ways: vec![Record::default(); buckets * WAYS],
             buckets_mask: buckets - 1,
@@ -86,7 +89,8 @@ impl Pending {
     }
 
     fn find(&self, fp: u64, now_s: u32) -> Option<usize> {
-        self.bucket(fp).find(|&i| self.ways[i].fp == fp && Self::live(&self.ways[i], now_s))
+        self.bucket(fp)
+            .find(|&i| self.ways[i].fp == fp && Self::live(&self.ways[i], now_s))
     }
 
     /// A slot for a new record: a free or stale way, else the oldest.
@@ -144,7 +148,9 @@ impl Pending {
                     Answered::Again
                 } else {
                     r.flags |= ANSWERED;
-                    Answered::Request { creds: r.flags & CREDS != 0 }
+                    Answered::Request {
+                        creds: r.flags & CREDS != 0,
+                    }
                 }
             }
         }
@@ -168,8 +174,13 @@ impl Pending {
             return rejects_retry;
         }
         let i = self.slot_for(fp, now_s);
-        self.ways[i] =
-            Record { fp, at_s: now_s, cseq, answered_cseq: cseq, flags: CHALLENGE };
+        self.ways[i] = Record {
+            fp,
+            at_s: now_s,
+            cseq,
+            answered_cseq: cseq,
+            flags: CHALLENGE,
+        };
         false
     }
 
@@ -185,7 +196,12 @@ impl Pending {
     }
 
     pub fn stats(&self) -> TableStats {
-        TableStats { len: self.len, capacity: self.capacity, evictions: self.evictions, refused: 0 }
+        TableStats {
+            len: self.len,
+            capacity: self.capacity,
+            evictions: self.evictions,
+            refused: 0,
+        }
     }
 }
 
@@ -203,7 +219,10 @@ mod tests {
         p.request(42, true, t0);
         assert_eq!(p.answer(42, t0), Answered::Again);
         p.request(43, false, t0);
-        assert_eq!(p.answer(43, Millis::from_secs(100 + TTL_SECS as u64)), Answered::Unknown);
+        assert_eq!(
+            p.answer(43, Millis::from_secs(100 + TTL_SECS as u64)),
+            Answered::Unknown
+        );
     }
 
     #[test]
@@ -225,6 +244,9 @@ mod tests {
         p.request(50, true, Millis::from_secs(9));
         assert_eq!(p.evictions, 1);
         assert_eq!(p.answer(10, Millis::from_secs(9)), Answered::Unknown);
-        assert_eq!(p.answer(50, Millis::from_secs(9)), Answered::Request { creds: true });
+        assert_eq!(
+            p.answer(50, Millis::from_secs(9)),
+            Answered::Request { creds: true }
+        );
     }
 }

@@ -95,7 +95,6 @@ impl Tracker {
         u32::from(self.fail_len)
     }
 
-
     /// Still worth keeping: it holds failures or drops inside `keep_secs`,
     /// or a bucket that has not refilled yet.
     fn relevant(&self, now: Millis, keep_secs: u32) -> bool {
@@ -118,10 +117,11 @@ const EVICTION_SAMPLES: usize = 8;
 
 impl Sources {
     pub fn new(capacity: u32) -> Sources {
-        Sources { table: Table::new(capacity), evictions: 0 }
+        Sources {
+            table: Table::new(capacity),
+            evictions: 0,
+        }
     }
-
-
 
     /// The tracker of `ip`, created (evicting the least-evidence one if the
     /// table is full) when absent. Always succeeds: a tracker is cheap to
@@ -149,7 +149,9 @@ impl Sources {
                         self.evictions += 1;
                     }
                 }
-                self.table.insert_new(hash, ip, Tracker::new(now, burst)).ok()?
+                self.table
+                    .insert_new(hash, ip, Tracker::new(now, burst))
+                    .ok()?
             }
         };
         let t = self.table.at_mut(idx)?;

@@ -37,7 +37,11 @@ impl<V: Copy> Table<V> {
     pub fn new(capacity: u32) -> Table<V> {
         let capacity = (capacity as usize).max(1);
         let n = (capacity + capacity / 2).max(capacity + 1).max(8);
-        Table { slots: vec![None; n], len: 0, capacity }
+        Table {
+            slots: vec![None; n],
+            len: 0,
+            capacity,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -278,7 +282,11 @@ mod tests {
         t.remove(7, ip(0));
         t.remove(7, ip(19));
         for n in 0..20 {
-            let expect = if [0, 5, 19].contains(&n) { None } else { Some(n) };
+            let expect = if [0, 5, 19].contains(&n) {
+                None
+            } else {
+                Some(n)
+            };
             assert_eq!(t.get(7, ip(n)).copied(), expect, "key {n}");
         }
     }

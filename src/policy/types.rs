@@ -142,7 +142,11 @@ pub enum Effect {
     /// Monitor mode: this packet would have been dropped for `reason`.
     WouldDrop { ip: IpAddr, reason: Reason },
     /// Monitor mode: this ban would have been issued (nothing was banned).
-    WouldBan { ip: IpAddr, secs: Option<u32>, cause: BanCause },
+    WouldBan {
+        ip: IpAddr,
+        secs: Option<u32>,
+        cause: BanCause,
+    },
 }
 
 /// Up to four effects, kept inline so a decision never allocates.
