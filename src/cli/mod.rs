@@ -6,6 +6,7 @@
 
 mod args;
 mod check_config;
+mod zones;
 
 pub use args::Args;
 
@@ -25,6 +26,7 @@ COMMANDS:
     ban IP [--for DUR]  ban a source (default: until unbanned)
     unban IP            release a banned source
     zones refresh       download country zones and load them into the kernel
+    zones status|load|cron   stored zones, boot load, the refresh cron line
     help                print this help
 
 Common options:
@@ -59,6 +61,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             Ok(())
         }
         "check-config" => check_config::run(args),
+        "zones" => zones::run(args),
         other => Err(format!(
             "unknown command '{other}'; run `sipwall help` to see the commands"
         )),

@@ -32,18 +32,24 @@ USAGE:
 Exit status: 0 when every zone is current and loaded, 1 otherwise.
 ";
 
-pub fn main(mut args: Args) -> Result<(), String> {
+pub fn run(mut args: Args) -> Result<(), String> {
     let sub = args.next_positional();
     if args.flag("help") || matches!(sub.as_deref(), Some("help") | Some("--help") | None) {
         print!("{HELP}");
-        return if sub.is_none() { Err("zones needs a subcommand; see above".into()) } else { Ok(()) };
+        return if sub.is_none() {
+            Err("zones needs a subcommand; see above".into())
+        } else {
+            Ok(())
+        };
     }
     match sub.as_deref() {
         Some("refresh") => refresh(args),
         Some("load") => load(args),
         Some("status") => status(args),
         Some("cron") => cron_cmd(args),
-        Some(other) => Err(format!("unknown zones subcommand '{other}'; run `sipwall zones --help`")),
+        Some(other) => Err(format!(
+            "unknown zones subcommand '{other}'; run `sipwall zones --help`"
+        )),
         None => Ok(()),
     }
 }
@@ -78,7 +84,10 @@ fn refresh(mut args: Args) -> Result<(), String> {
         eprintln!("sipwall: {e}");
     }
     match (&report.loaded, &report.load_error) {
-        (Some((v4, v6)), _) => println!("kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded ({:?} mode)", c.geo.mode),
+        (Some((v4, v6)), _) => println!(
+            "kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded ({:?} mode)",
+            c.geo.mode
+        ),
         (None, Some(e)) => eprintln!("sipwall: {e}"),
         (None, None) => {}
     }
@@ -149,7 +158,9 @@ fn cron_cmd(mut args: Args) -> Result<(), String> {
             report_cron(&path, &change, false, "removed");
             Ok(())
         }
-        _ => Err("usage: sipwall zones cron install|remove [--crontab PATH] [--config PATH]".into()),
+        _ => {
+            Err("usage: sipwall zones cron install|remove [--crontab PATH] [--config PATH]".into())
+        }
     }
 }
 
@@ -181,8 +192,11 @@ fn report_cron(path: &Path, change: &cron::CronChange, restart: bool, what: &str
             // so the first crontab needs a (re)start; later changes are
             // renames, which crond notices by the directory's mtime.
             if restart && *created && Path::new("/etc/init.d/cron").exists() {
-                let ok = Command::new("/etc/init.d/cron").arg("restart").status().map(|s| s.success());
-                if ok != Ok(true) {
+                let ok = Command::new("/etc/init.d/cron")
+                    .arg("restart")
+                    .status()
+                    .map(|s| s.success());
+                if !matches!(ok, Ok(true)) {
                     eprintln!("sipwall: could not restart cron; run `/etc/init.d/cron restart`");
                 }
             }
@@ -193,25 +207,29 @@ fn report_cron(path: &Path, change: &cron::CronChange, restart: bool, what: &str
 fn print_stats(started: Instant) {
     let hwm = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l[6..].trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
-    println!("stats: {} ms, peak RSS of this process {hwm}", started.elapsed().as_millis());
+    println!(
+        "stats: {} ms, peak RSS of this process {hwm}",
+        started.elapsed().as_millis()
+    );
 }
 
 /// The kernel side: the firewall backend's geo sets.
-struct Kernel {
-    fw: Box<dyn crate::firewall::Firewall>,
-}
+struct Kernel;
 
 impl Kernel {
-    fn open(c: &Config) -> Result<Kernel, String> {
-        let fw = crate::firewall::detect(c).map_err(|e| format!("firewall: {e}"))?;
-        Ok(Kernel { fw })
+    fn open(_c: &Config) -> Result<Kernel, String> {
+        Err("the firewall backend has no geo sets yet in this build".into())
     }
 }
 
 impl GeoSets for Kernel {
-    fn set_geo(&mut self, v4: &[ipnet::Ipv4Net], v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
-        self.fw.set_geo(v4, v6).map_err(|e| e.to_string())
+    fn set_geo(&mut self, _v4: &[ipnet::Ipv4Net], _v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
+        Err("the firewall backend has no geo sets yet in this build".into())
     }
 }

@@ -91,7 +91,9 @@ pub fn ipv6_zone(count: usize, seed: u64) -> String {
             (at >> 16) & 0xffff,
             at & 0xffff
         ));
-        at = at.saturating_add(size.saturating_mul(2)).saturating_add(rng.below(avg_step.max(1)));
+        at = at
+            .saturating_add(size.saturating_mul(2))
+            .saturating_add(rng.below(avg_step.max(1)));
         if at >= end {
             at = 0x2000 << 48;
         }
