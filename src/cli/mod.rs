@@ -5,6 +5,8 @@
 //! keeps the router binary small (no argument-parsing crate).
 
 mod args;
+pub mod control;
+pub mod run;
 
 pub use args::Args;
 
@@ -48,6 +50,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             print!("{HELP}");
             Ok(())
         }
+        "run" => run::main(args),
+        "status" | "bans" | "doors" | "ban" | "unban" => control::main(&cmd, args),
         "--version" | "-V" => {
             println!("sipwall {}", env!("CARGO_PKG_VERSION"));
             Ok(())
