@@ -482,10 +482,9 @@ impl Reader<'_> {
         let valid_shape = {
             let t = text.strip_prefix('-').unwrap_or(text);
             let int_part = t.split(['.', 'e', 'E']).next().unwrap_or("");
-            !int_part.is_empty()
-                && int_part.bytes().all(|b| b.is_ascii_digit())
-                && !(int_part.len() > 1 && int_part.starts_with('0'))
-                && !t.ends_with(['.', 'e', 'E', '+', '-'])
+            let leading_zero = int_part.len() > 1 && int_part.starts_with('0');
+            let digits = !int_part.is_empty() && int_part.bytes().all(|b| b.is_ascii_digit());
+            digits && !leading_zero && !t.ends_with(['.', 'e', 'E', '+', '-'])
         };
         if !valid_shape {
             self.i = start;

@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod firewall;
 pub mod json;
 pub mod packet;
+pub mod pcap;
 pub mod policy;
 pub mod sip;
 pub mod zones;

@@ -5,6 +5,7 @@
 //! keeps the router binary small (no argument-parsing crate).
 
 mod args;
+mod check_config;
 pub mod control;
 pub mod run;
 
@@ -56,6 +57,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             println!("sipwall {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        "check-config" => check_config::run(args),
         other => Err(format!(
             "unknown command '{other}'; run `sipwall help` to see the commands"
         )),

@@ -17,11 +17,9 @@ use crate::config::Config;
 use crate::packet::{Direction, Packet};
 use crate::policy::{BanCause, Decision, Effect, Effects, Millis, Reason, Verdict};
 
-/// shim: `config::load`.
+/// `config::load`, with the error as the text the user sees.
 pub fn load_config(path: Option<&Path>) -> Result<Config, String> {
-    let _ = path;
-    let c = Config::default();
-    Ok(c)
+    crate::config::load(path).map_err(|e| e.to_string())
 }
 
 /// shim: `firewall::MARK_INSPECTED`.

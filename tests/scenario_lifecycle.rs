@@ -1,0 +1,108 @@
+//! sipwall's life in the kernel: fail-closed when killed, bans back after a
+//! restart, nothing left behind after SIGTERM. Real `sipwall run` in the
+//! router namespace of the test bed; needs root and tests/install/bed.sh
+//! (otherwise SKIP, or a failure under SIPWALL_STRICT=1).
+
+#[path = "bed/mod.rs"]
+mod bed;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bed::{Bed, Setup, ATTACKER, STRANGER};
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+#[test]
+fn kill_9_under_traffic_fails_closed_and_bans_come_back_after_restart() {
+    let Some(mut bed) = Bed::up("k9", Setup::default()) else {
+        return;
+    };
+    bed.start_sipwall();
+    assert!(!bed.attack("svmap", &[]), "svmap found the PBX");
+    assert!(
+        bed.wait_for(2, || bed.is_banned(ATTACKER)),
+        "the scanner was not banned"
+    );
+    // Traffic: a stranger registers 20 times a second, on and on.
+    let mut traffic = Command::new("bash")
+        .arg(bed::bed_dir().join("bed.sh"))
+        .args([
+            "phone", "--from", STRANGER, "--user", "1002", "--pass", "hunter2",
+        ])
+        .args(["--count", "400", "--rate", "20", "--timeout", "40"])
+        .env("BED", &bed.name)
+        .env("BED_RUN", &bed.run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start traffic");
+    assert!(
+        bed.wait_for(5, || bed.count("stranger") >= 10),
+        "the stranger's registrations did not reach the PBX while sipwall ran"
+    );
+    bed.signal_sipwall("KILL");
+    sleep_ms(200);
+    bed.count_reset();
+    sleep_ms(2000);
+    let leaked = bed.count("stranger");
+    bed.start_sipwall();
+    let after_restart = bed.wait_for(5, || bed.count("stranger") >= 5);
+    let banned_again = bed.is_banned(ATTACKER);
+    let _ = traffic.kill();
+    let _ = traffic.wait();
+    assert_eq!(
+        leaked, 0,
+        "fail-closed: SIP requests reached the PBX while sipwall was dead"
+    );
+    assert!(
+        after_restart,
+        "traffic did not flow again after sipwall restarted"
+    );
+    assert!(
+        banned_again,
+        "the ban of {ATTACKER} did not survive kill -9 and restart:\n{}",
+        bed.ctl(&["bans"]).1
+    );
+    bed.count_reset();
+    assert!(
+        !bed.attack("svmap", &[]),
+        "svmap found the PBX after the restart"
+    );
+    assert_eq!(
+        bed.count("attacker"),
+        0,
+        "the banned scanner reached the PBX after the restart"
+    );
+}
+
+#[test]
+fn sigterm_leaves_nothing_behind() {
+    let Some(mut bed) = Bed::up("term", Setup::default()) else {
+        return;
+    };
+    let before = bed.netfilter_state();
+    bed.start_sipwall();
+    let during = bed.netfilter_state();
+    assert_ne!(
+        before, during,
+        "sipwall run installed nothing in the kernel"
+    );
+    // Give it state to clean: a door (phone), a ban (scanner), conntrack marks.
+    assert!(bed.phone(&[]), "the phone did not register");
+    assert!(!bed.attack("svmap", &[]), "svmap found the PBX");
+    bed.signal_sipwall("TERM");
+    let after = bed.netfilter_state();
+    assert_eq!(
+        before, after,
+        "after SIGTERM the router's netfilter state differs from before sipwall started"
+    );
+    // And the PBX is reachable again without sipwall: the port forward is
+    // the router's own, untouched.
+    assert!(
+        bed.phone(&[]),
+        "the phone could not register after sipwall stopped"
+    );
+}
