@@ -436,11 +436,17 @@ pub struct KernelQueue {
     pub user_dropped: u64,
 }
 
-/// The kernel's own view of our queues; empty if the file is missing.
+/// The kernel's own view of our queues in this thread's network namespace;
+/// empty if the file is missing.
 pub fn kernel_queues() -> Vec<KernelQueue> {
-    std::fs::read_to_string("/proc/net/netfilter/nfnetlink_queue")
-        .map(|t| parse_kernel_queues(&t))
-        .unwrap_or_default()
+    [
+        "/proc/thread-self/net/netfilter/nfnetlink_queue",
+        "/proc/net/netfilter/nfnetlink_queue",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .map(|t| parse_kernel_queues(&t))
+    .unwrap_or_default()
 }
 
 /// Columns: queue, portid, waiting, copy mode, copy range, queue dropped,

@@ -91,7 +91,9 @@ pub struct Daemon {
     pub(super) clock: Clock,
     pub(super) started_wall: u64,
     bans_dirty: bool,
-    last_bans_write: Millis,
+    /// `None` until the first write: the first ban after start is saved at
+    /// once, later ones at most once a minute.
+    last_bans_write: Option<Millis>,
     /// Doors we put into the kernel and until when, so a re-REGISTER every
     /// few minutes refreshes the kernel entry only when half of it is gone.
     doors: HashMap<IpAddr, Millis>,
@@ -129,7 +131,7 @@ impl Daemon {
             clock,
             started_wall,
             bans_dirty: false,
-            last_bans_write: Millis(0),
+            last_bans_write: None,
             doors: HashMap::new(),
             resolver: Resolver::start(names, resolve::EVERY),
             allow_pushed: None,
@@ -450,7 +452,10 @@ impl Daemon {
         if now.0 % 10_000 < 1_000 {
             self.doors.retain(|_, u| *u > now);
         }
-        if self.bans_dirty && now.0.saturating_sub(self.last_bans_write.0) >= BANS_WRITE_EVERY_MS {
+        let due = self
+            .last_bans_write
+            .is_none_or(|t| now.0.saturating_sub(t.0) >= BANS_WRITE_EVERY_MS);
+        if self.bans_dirty && due {
             self.write_bans();
         }
         let changed = self.resolver.poll();
@@ -535,7 +540,7 @@ impl Daemon {
             Ok(()) => self.bans_dirty = false,
             Err(e) => self.log.error(&e),
         }
-        self.last_bans_write = self.now();
+        self.last_bans_write = Some(self.now());
     }
 
     /// SIGHUP: load the configuration again; on any error keep running with
