@@ -14,20 +14,23 @@
 #
 # Then it tells what happened: who was let in, who was banned and why, and
 # what reached the PBX; and removes everything it set up.
-# Options: --no-install (skip the package step), --keep-logs (leave the logs
-# in tests/.run/demo<pid>).
+# Options: --no-install (skip the package step), --bin PATH (use this sipwall
+# binary instead of building one), --keep-logs (leave the logs in
+# tests/.run/demo<pid>).
 set -uo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 
-install=1 keep=0
-for a in "$@"; do
-	case $a in
+install=1 keep=0 SIPWALL=""
+while [ $# -gt 0 ]; do
+	case $1 in
 	--no-install) install=0 ;;
 	--keep-logs) keep=1 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-	*) echo "demo.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
+	--bin) SIPWALL=$(realpath "$2"); shift ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	*) echo "demo.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
+	shift
 done
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it builds network namespaces): sudo ./demo.sh" >&2; exit 1; }
 
@@ -38,12 +41,14 @@ if [ "$install" = 1 ]; then
 	say "Installing the scene's tools (Kamailio, SIPp, sipvicious, netfilter tools)..."
 	bash tests/install/bed.sh | sed 's/^/  /' || { echo "demo.sh: tests/install/bed.sh failed" >&2; exit 1; }
 fi
-command -v cargo >/dev/null || { echo "demo.sh: cargo not found; install Rust (rustup) first" >&2; exit 1; }
-say "Building sipwall (release)..."
-cargo build --release --quiet || { echo "demo.sh: cargo build --release failed" >&2; exit 1; }
-target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-SIPWALL=${target_dir:-$ROOT/target}/release/sipwall
-[ -x "$SIPWALL" ] || { echo "demo.sh: built binary not found at $SIPWALL" >&2; exit 1; }
+if [ -z "$SIPWALL" ]; then
+	command -v cargo >/dev/null || { echo "demo.sh: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+	say "Building sipwall (release)..."
+	cargo build --release --quiet || { echo "demo.sh: cargo build --release failed" >&2; exit 1; }
+	target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+	SIPWALL=${target_dir:-$ROOT/target}/release/sipwall
+fi
+[ -x "$SIPWALL" ] || { echo "demo.sh: no sipwall binary at $SIPWALL" >&2; exit 1; }
 
 export BED=demo$$ BED_RUN=$ROOT/tests/.run/demo$$ BED_KEEP_LOGS=$keep
 B="bash tests/bed/bed.sh"
@@ -66,25 +71,25 @@ CFG=$BED_RUN/sipwall.toml
 mkdir -p "$BED_RUN/state" "$BED_RUN/ctl"
 cat >"$CFG" <<EOF
 # The demo's policy: the PBX's secret domain, one knock, default bans.
-domains = ["pbx.example.test"]
-
-[global]
+[sipwall]
 enabled = true
 mode = "router"
 backend = "iptables"
-udp_ports = [5060]
-tcp_ports = [5060]
-tls_ports = []
+udp_port = [5060]
+tcp_port = [5060]
 queue = 5060
 lan = ["192.168.50.0/24", "fd00:50::/64"]
 state_dir = "$BED_RUN/state"
 run_dir = "$BED_RUN/ctl"
 
+[[domain]]
+host = "pbx.example.test"
+
 [[knock]]
 name = "display"
 secret = "knock-7f3a"
-places = ["display_name"]
-door_secs = 4000
+look_in = ["display_name"]
+door_time = 4000
 EOF
 step "policy: secret domain pbx.example.test, knock 'knock-7f3a' in the From display name,"
 step "        scanners banned on sight, 2 failed logins in 1 h -> banned 1 h (sipwall's defaults)"

@@ -60,20 +60,20 @@ $B exec rtr sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.r-wan.rp_filt
 CFG=$BED_RUN/sipwall.toml
 mkdir -p "$BED_RUN/state" "$BED_RUN/ctl"
 cat >"$CFG" <<EOF
-domains = ["pbx.example.test"]
-
-[global]
+[sipwall]
 enabled = true
 mode = "router"
 backend = "iptables"
-udp_ports = [5060]
-tcp_ports = [5060]
-tls_ports = []
+udp_port = [5060]
+tcp_port = [5060]
 queue = 5060
 lan = ["192.168.50.0/24", "fd00:50::/64"]
 state_dir = "$BED_RUN/state"
 run_dir = "$BED_RUN/ctl"
 log_level = 1
+
+[[domain]]
+host = "pbx.example.test"
 EOF
 
 sw_start() {

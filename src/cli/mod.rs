@@ -39,6 +39,11 @@ Run `sipwall <COMMAND> --help` for a command's own options.
 /// Entry point of the binary; returns the process exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     let mut args = Args::new(args);
+    // `--version` is an option, so the positional reader skips it; OpenWrt's package CI runs it.
+    if args.flag("version") {
+        println!("sipwall {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
     let cmd = match args.next_positional() {
         Some(c) => c,
         None => {

@@ -88,7 +88,7 @@ up() {
 		# The PBX host faces the internet itself: Kamailio binds the public
 		# addresses, sipwall filters the input path.
 		start_pbx "$NS_RTR" "$RTR4" "$RTR6"
-		start_counters "$NS_RTR" input
+		start_counters "$NS_RTR" 400
 	else
 		ip netns add "$NS_LAN"
 		ip -n "$NS_LAN" link set lo up
@@ -113,7 +113,7 @@ up() {
 		in_ns "$NS_RTR" iptables -t nat -A PREROUTING -i r-wan -d $BENCH4 -p udp --dport 5060 -j DNAT --to-destination $SINK4:5060
 		in_ns "$NS_RTR" iptables -t nat -A POSTROUTING -o r-wan -j MASQUERADE
 		start_pbx "$NS_LAN" "$PBX4" "$PBX6"
-		start_counters "$NS_LAN" input
+		start_counters "$NS_LAN" -400
 	fi
 	echo "bed $BED up ($m): attacker $ATTACKER4 phone $PHONE4 office $OFFICE4 -> $RTR4 -> PBX $(if [ "$m" = host ]; then echo "on $RTR4"; else echo "$PBX4"; fi)"
 }
@@ -133,9 +133,11 @@ start_pbx() {
 }
 
 # Counters on the PBX's side of the router (its own namespace, where sipwall
-# does not live): what really reached the PBX, per source.
+# does not live): what really reached the PBX, per source. In host mode they
+# share the namespace with sipwall and hook in last (priority 400), after any
+# filter, so they still count only what reaches Kamailio.
 start_counters() {
-	local ns=$1
+	local ns=$1 prio=$2
 	in_ns "$ns" nft -f - <<EOF || die "nft counters in $ns failed"
 table inet bedcount {
 	counter attacker {}
@@ -146,7 +148,7 @@ table inet bedcount {
 	counter wan {}
 	counter sink {}
 	chain input {
-		type filter hook input priority -400; policy accept;
+		type filter hook input priority $prio; policy accept;
 		th dport 5060 ip saddr $ATTACKER4 counter name attacker
 		th dport 5060 ip6 saddr $ATTACKER6 counter name attacker
 		th dport 5060 ip saddr $PHONE4 counter name phone

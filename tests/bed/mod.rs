@@ -37,6 +37,30 @@ pub fn bed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed")
 }
 
+/// The bench generator (benches/net), built once per test process into the
+/// same target directory as sipwall (its own workspace, std only).
+pub fn netgen() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = Path::new(env!("CARGO_BIN_EXE_sipwall"))
+                .parent()
+                .and_then(|p| p.parent())
+                .map(|p| p.join("netgen"))
+                .expect("target directory");
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/net/Cargo.toml");
+            let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet", "--manifest-path"])
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .expect("run cargo build for benches/net");
+            assert!(st.success(), "building the generator (benches/net) failed");
+            target.join("release/netgen")
+        })
+        .clone()
+}
+
 /// Prints `SKIP: reason` (or panics when SIPWALL_STRICT=1).
 pub fn skip(reason: &str) {
     if std::env::var("SIPWALL_STRICT").as_deref() == Ok("1") {
@@ -220,6 +244,16 @@ impl Bed {
         ok
     }
 
+    /// Runs the generator in the WAN namespace (`netgen spoof ...`, etc.).
+    pub fn netgen(&self, args: &[&str]) -> String {
+        let gen = netgen();
+        let mut cmd = vec![gen.to_str().expect("utf-8 path")];
+        cmd.extend_from_slice(args);
+        let (ok, out) = self.exec("wan", &cmd);
+        assert!(ok, "netgen {args:?} failed: {out}");
+        out
+    }
+
     /// Packets to port 5060 that reached the PBX from `who` (attacker,
     /// phone, office, wan, sink).
     pub fn count(&self, who: &str) -> u64 {
@@ -234,46 +268,7 @@ impl Bed {
 
     /// The config file the scenario's sipwall runs with.
     pub fn config_text(&self) -> String {
-        let s = &self.setup;
-        let q = |v: &[String]| {
-            v.iter()
-                .map(|x| format!("\"{x}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut t = String::new();
-        t.push_str("# written by the sipwall scenario test bed\n");
-        t.push_str(&format!("domains = [\"{DOMAIN}\"]\n\n"));
-        t.push_str("[global]\nenabled = true\n");
-        t.push_str(&format!(
-            "mode = \"{}\"\n",
-            if s.mode_host { "host" } else { "router" }
-        ));
-        t.push_str(
-            "backend = \"iptables\"\nudp_ports = [5060]\ntcp_ports = [5060]\ntls_ports = []\n",
-        );
-        t.push_str(&format!("queue = {QUEUE}\nfail_open = {}\n", s.fail_open));
-        t.push_str("lan = [\"192.168.50.0/24\", \"fd00:50::/64\"]\n");
-        t.push_str(&format!(
-            "state_dir = \"{}\"\nrun_dir = \"{}\"\nlog_level = 2\n\n",
-            self.run.join("state").display(),
-            self.run.join("ctl").display()
-        ));
-        t.push_str(&format!(
-            "[[knock]]\nname = \"display\"\nsecret = \"{KNOCK}\"\nplaces = [\"display_name\"]\ndoor_secs = 4000\n\n"
-        ));
-        if !s.allow.is_empty() {
-            t.push_str(&format!("[allow]\nsources = [{}]\n\n", q(&s.allow)));
-        }
-        for (failures, window, ban) in &s.tiers {
-            t.push_str(&format!(
-                "[[ban_tier]]\nfailures = {failures}\nwindow_secs = {window}\nban_secs = {ban}\n\n"
-            ));
-        }
-        if let Some(sigs) = &s.scanners {
-            t.push_str(&format!("[scanners]\nsignatures = [{}]\n\n", q(sigs)));
-        }
-        t
+        config_text(&self.setup, &self.run)
     }
 
     /// Starts `sipwall run` in the router (or PBX host) namespace and waits
@@ -437,6 +432,53 @@ impl Bed {
         }
         all
     }
+}
+
+/// The TOML config of one scenario (the TOML front end;
+/// files/etc/sipwall/sipwall.toml documents every option).
+pub fn config_text(s: &Setup, run: &Path) -> String {
+    let mut t = String::new();
+    t.push_str("# written by the sipwall scenario test bed\n[sipwall]\nenabled = true\n");
+    t.push_str(&format!(
+        "mode = \"{}\"\n",
+        if s.mode_host { "host" } else { "router" }
+    ));
+    t.push_str("backend = \"iptables\"\nudp_port = [5060]\ntcp_port = [5060]\n");
+    t.push_str(&format!("queue = {QUEUE}\nfail_open = {}\n", s.fail_open));
+    t.push_str("lan = [\"192.168.50.0/24\", \"fd00:50::/64\"]\n");
+    t.push_str(&format!(
+        "state_dir = \"{}\"\nrun_dir = \"{}\"\nlog_level = 2\n\n",
+        run.join("state").display(),
+        run.join("ctl").display()
+    ));
+    t.push_str(&format!("[[domain]]\nhost = \"{DOMAIN}\"\n\n"));
+    t.push_str(&format!(
+        "[[knock]]\nname = \"display\"\nsecret = \"{KNOCK}\"\nlook_in = [\"display_name\"]\ndoor_time = 4000\n\n"
+    ));
+    for (i, a) in s.allow.iter().enumerate() {
+        t.push_str(&format!(
+            "[[allow]]\nname = \"allow{i}\"\nsource = \"{a}\"\n\n"
+        ));
+    }
+    for (failures, window, ban) in &s.tiers {
+        let ban = if *ban == 0 {
+            "\"forever\"".to_string()
+        } else {
+            ban.to_string()
+        };
+        t.push_str(&format!(
+            "[[ban_tier]]\nfailures = {failures}\nwindow = {window}\nban_time = {ban}\n\n"
+        ));
+    }
+    if let Some(sigs) = &s.scanners {
+        t.push_str("[scanners]\nbuiltin = false\n");
+        if !sigs.is_empty() {
+            let list: Vec<String> = sigs.iter().map(|x| format!("\"{x}\"")).collect();
+            t.push_str(&format!("signature = [{}]\n", list.join(", ")));
+        }
+        t.push('\n');
+    }
+    t
 }
 
 /// `counter packets 3 bytes 120` → `counter`, `[3:120]` → `[0:0]`.

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/build-packages.sh [ARCH...] - cross-build static musl release binaries of sipwall and
+# assemble installable OpenWrt packages in target/packages/<arch>/, without the OpenWrt SDK.
+#
+# ARCH is an OpenWrt package arch; default: all five of
+#   mips_24kc mipsel_24kc arm_cortex-a7_neon-vfpv4 aarch64_cortex-a53 x86_64
+# Needs tests/install/cross.sh once (qemu-user-static, zig + cargo-zigbuild venv, rust-src).
+# Env:  SIPWALL_NO_BUILD=1        package the binaries already built (no cargo)
+#       SIPWALL_IMMEDIATE_ABORT=1 smallest binaries: panics abort without a message
+#       CARGO_TARGET_DIR          honoured; packages always go to <repo>/target/packages
+#       SOURCE_DATE_EPOCH         mtime inside the archives (default: last commit time)
+# Prints one line per arch: binary size and package paths. Exits non-zero if any arch failed.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/cross-env.sh"
+cd "$SIPWALL_ROOT"
+
+arches=${*:-$SIPWALL_ARCHES}
+target_dir=${CARGO_TARGET_DIR:-$SIPWALL_ROOT/target}
+out=$SIPWALL_ROOT/target/packages
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/null || echo 0)}
+
+if [ ! -f "${SIPWALL_CONFIG_SRC:-files/etc/config/sipwall}" ]; then
+	echo "build-packages: files/etc/config/sipwall is missing (the shipped, disabled config)" >&2
+	exit 1
+fi
+
+fail=0
+for arch in $arches; do
+	triple=$(triple_of "$arch")
+	bin=$target_dir/$triple/release/sipwall
+	start=$(date +%s)
+	if [ "${SIPWALL_NO_BUILD:-0}" != 1 ]; then
+		if ! (
+			xc_env "$triple" release
+			nice cargo-zigbuild build --locked --release --target "$triple" "${XC_STD_ARGS[@]}"
+		); then
+			echo "build-packages: $arch ($triple): cargo build failed" >&2
+			fail=1
+			continue
+		fi
+	fi
+	if [ ! -f "$bin" ]; then
+		echo "build-packages: $arch: no binary at $bin" >&2
+		fail=1
+		continue
+	fi
+	rm -rf "${out:?}/$arch"
+	pkgs=$(python3 scripts/mkpkg.py --repo "$SIPWALL_ROOT" --arch "$arch" --bin "$bin" --out "$out/$arch")
+	echo "$arch: binary $(stat -c %s "$bin") bytes, $(($(date +%s) - start)) s;" $pkgs
+done
+exit $fail
