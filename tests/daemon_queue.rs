@@ -169,14 +169,13 @@ fn verdicts_reach_the_kernel_and_nothing_passes_uninspected() {
         20_000,
         Duration::from_secs(10),
     );
-    support::wait_for(5, || pbx.count() >= 1 + sent_ok);
+    support::wait_for(5, || pbx.count() > sent_ok);
     let paced_seen = pbx.count();
 
     // Unpaced blast: more than the loop can take. Report the rates, and
     // check that overload is fail-closed and visible: whatever the PBX got
     // had a verdict, and what the queue did not judge was counted.
-    let (before, before_stats) = (pbx.count(), ());
-    let _ = before_stats;
+    let before = pbx.count();
     let t0 = Instant::now();
     let sent_blast = support::blast(
         &pair.client,
@@ -238,7 +237,7 @@ fn verdicts_reach_the_kernel_and_nothing_passes_uninspected() {
         );
     }
     assert!(
-        stats.answers >= 1 + sent_ok as u64,
+        stats.answers > sent_ok as u64,
         "answers were not seen on the answers queue"
     );
     assert!(stats.batch_verdicts > 0, "no batch verdict was used");

@@ -171,7 +171,7 @@ pub fn doors(d: &Daemon, max: usize) -> Value {
         a.push(
             Value::object()
                 .with("ip", door.ip.to_string())
-                .with("via", door.via.to_string())
+                .with("via", door.via.as_str())
                 .with("opened", d.clock.wall(door.opened))
                 .with("until", d.clock.wall(door.until)),
         );

@@ -213,7 +213,9 @@ impl Daemon {
                 AllowEntry::Host(_) => None,
             })
             .collect();
-        nets.extend(self.resolver.addrs().map(IpNet::from));
+        let hosts: Vec<IpAddr> = self.resolver.addrs().collect();
+        self.engine.set_allow_hosts(&hosts);
+        nets.extend(hosts.into_iter().map(IpNet::from));
         nets.sort();
         nets.dedup();
         if self.allow_pushed.as_ref() == Some(&nets) {
@@ -322,9 +324,32 @@ impl Daemon {
             }
             Effect::FirstDrop { ip, reason } => {
                 if self.log.admit(Kind::Drop, now) {
+                    let verb = if self.cfg.global.monitor {
+                        "would drop (monitor mode)"
+                    } else {
+                        "drop"
+                    };
                     self.log.event(
                         Kind::Drop,
-                        &format!("drop {ip}: {}; {ctx}", explain(reason)),
+                        &format!("{verb} {ip}: {}; {ctx}", explain(reason)),
+                    );
+                }
+            }
+            // Every monitored drop carries one; the first per source is
+            // logged through FirstDrop above, the rest are counted.
+            Effect::WouldDrop { .. } => {}
+            Effect::WouldBan { ip, secs, cause } => {
+                if self.log.admit(Kind::Ban, now) {
+                    let len = match secs {
+                        Some(s) => format!("for {}", human_secs(s as u64)),
+                        None => "until unbanned".to_string(),
+                    };
+                    let why = self.ban_reason(secs, cause);
+                    self.log.event(
+                        Kind::Ban,
+                        &format!(
+                            "would ban {ip} {len} (monitor mode, not banned): {why}; last: {ctx}"
+                        ),
                     );
                 }
             }
@@ -637,6 +662,15 @@ impl Daemon {
             Request::Doors => Value::object().with("doors", status::doors(self, usize::MAX)),
             Request::Ban { ip, secs } => {
                 let effects = self.engine.ban(ip, secs, BanCause::Manual, now);
+                if effects.is_empty() {
+                    let why = self
+                        .allowlisted(ip)
+                        .unwrap_or_else(|| "it is in global.lan or the allowlist".into());
+                    return Value::object().with("ok", false).with(
+                        "message",
+                        format!("not banned: {ip} is trusted ({why}); remove it from the allowlist first"),
+                    );
+                }
                 for e in effects.iter() {
                     self.apply(*e, "by `sipwall ban`", now);
                 }
@@ -645,13 +679,9 @@ impl Daemon {
                     Some(s) => format!("for {}", human_secs(s as u64)),
                     None => "until unbanned".to_string(),
                 };
-                let mut msg = format!("banned {ip} {len}");
-                if let Some(why) = self.allowlisted(ip) {
-                    msg.push_str(&format!(
-                        " (note: {why}; the kernel lets allowlisted sources in before bans)"
-                    ));
-                }
-                Value::object().with("ok", true).with("message", msg)
+                Value::object()
+                    .with("ok", true)
+                    .with("message", format!("banned {ip} {len}"))
             }
             Request::Unban { ip } => {
                 let was = self.engine.unban(ip);
