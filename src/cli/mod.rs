@@ -6,6 +6,8 @@
 
 mod args;
 mod check_config;
+pub mod control;
+pub mod run;
 mod zones;
 
 pub use args::Args;
@@ -56,6 +58,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             print!("{HELP}");
             Ok(())
         }
+        "run" => run::main(args),
+        "status" | "bans" | "doors" | "ban" | "unban" => control::main(&cmd, args),
         "--version" | "-V" => {
             println!("sipwall {}", env!("CARGO_PKG_VERSION"));
             Ok(())
