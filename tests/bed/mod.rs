@@ -37,6 +37,30 @@ pub fn bed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bed")
 }
 
+/// The bench generator (benches/net), built once per test process into the
+/// same target directory as sipwall (its own workspace, std only).
+pub fn netgen() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = Path::new(env!("CARGO_BIN_EXE_sipwall"))
+                .parent()
+                .and_then(|p| p.parent())
+                .map(|p| p.join("netgen"))
+                .expect("target directory");
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/net/Cargo.toml");
+            let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet", "--manifest-path"])
+                .arg(&manifest)
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .expect("run cargo build for benches/net");
+            assert!(st.success(), "building the generator (benches/net) failed");
+            target.join("release/netgen")
+        })
+        .clone()
+}
+
 /// Prints `SKIP: reason` (or panics when SIPWALL_STRICT=1).
 pub fn skip(reason: &str) {
     if std::env::var("SIPWALL_STRICT").as_deref() == Ok("1") {
@@ -218,6 +242,16 @@ impl Bed {
         let (ok, out) = self.sh(&args);
         eprintln!("[{}] {}", self.name, out.trim());
         ok
+    }
+
+    /// Runs the generator in the WAN namespace (`netgen spoof ...`, etc.).
+    pub fn netgen(&self, args: &[&str]) -> String {
+        let gen = netgen();
+        let mut cmd = vec![gen.to_str().expect("utf-8 path")];
+        cmd.extend_from_slice(args);
+        let (ok, out) = self.exec("wan", &cmd);
+        assert!(ok, "netgen {args:?} failed: {out}");
+        out
     }
 
     /// Packets to port 5060 that reached the PBX from `who` (attacker,

@@ -6,6 +6,7 @@
 //!   netgen blast --src IP[:PORT] --dst IP:PORT [--count N] [--rate PPS] [--max-secs S] [--ruri HOST]
 //!   netgen sink  --bind IP:PORT [--idle-ms MS] [--max-secs S]
 //!   netgen spoof --dst IP:PORT --base IP --sources N [--count N] [--rate PPS] [--max-secs S] [--ruri HOST]
+//!                [--ua UA] [--auth]   (forged REGISTERs; --auth adds a digest answer to a forged nonce)
 //!   netgen react --src IP --dst IP:PORT --domain D --failures N [--probe-us US]
 //!
 //! Each prints one line of `key=value` pairs that net.sh reads.
@@ -166,7 +167,12 @@ fn spoof(o: &Opts) {
     let batch = 64usize;
     // One request, re-addressed per packet: only the IP source changes (the
     // filter keys on it; the Via keeps the first address, as spoofers do).
-    let payload = sip::register(&ruri, &Ipv4Addr::from(base).to_string(), 5062, 1, &ua);
+    let payload = sip::forged_register(
+        &ruri,
+        &Ipv4Addr::from(base).to_string(),
+        &ua,
+        o.0.iter().any(|a| a == "--auth"),
+    );
     let template = sys::udp4_packet(Ipv4Addr::from(base), 5062, *dst.ip(), dst.port(), &payload);
     let mut bufs = vec![template; batch];
     let pace = Pace {

@@ -21,6 +21,33 @@ pub fn register(ruri_host: &str, src: &str, sport: u16, seq: u64, ua: &str) -> V
     .into_bytes()
 }
 
+/// A REGISTER as a spoofer would forge it from `src`: with `auth`, it
+/// carries a digest answer to a nonce the PBX never gave (the PBX answers
+/// 401 to the forged address: a "failed login" of someone else).
+pub fn forged_register(ruri_host: &str, src: &str, ua: &str, auth: bool) -> Vec<u8> {
+    let authz = if auth {
+        format!(
+            "Authorization: Digest username=\"1001\",realm=\"{ruri_host}\",nonce=\"forged\",uri=\"sip:{ruri_host}\",\
+             response=\"00000000000000000000000000000000\",algorithm=MD5,cnonce=\"0a4f113b\",nc=00000001,qop=auth\r\n"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "REGISTER sip:{ruri_host} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {src}:5062;branch=z9hG4bK-forged;rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:1001@{ruri_host}>;tag=forged\r\n\
+         To: <sip:1001@{ruri_host}>\r\n\
+         Call-ID: forged@{src}\r\n\
+         CSeq: 1 REGISTER\r\n\
+         Contact: <sip:1001@{src}:5062>\r\n\
+         {authz}User-Agent: {ua}\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
 /// An OPTIONS probe whose CSeq number identifies it in the answer.
 pub fn options(domain: &str, src: &str, sport: u16, seq: u64) -> Vec<u8> {
     format!(
