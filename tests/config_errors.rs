@@ -257,6 +257,12 @@ fn toml_errors_read_the_same() {
             .contains("belongs in a [ratelimit] section")
     );
     assert!(err_toml("[[sipwall]]\nenabled = true\n").contains("write [sipwall]"));
+    assert_eq!(
+        err_toml("monitor = true\n"),
+        "/etc/sipwall/sipwall.toml:1: 'monitor' is an option of the sipwall section: put it under a [sipwall] header"
+    );
+    assert!(err_toml("zzzzzz = 1\n")
+        .contains("unknown section 'zzzzzz': expected one of sipwall, scanners"));
     assert!(err_toml("[knock]\nname = \"p\"\n").contains("write [[knock]]"));
     assert!(err_toml("[ratelimit]\nrate = [1, 2]\n").contains("takes one value"));
     assert!(err_toml("[ratelimit]\nrate = 1.5\n").contains("got '1.5'"));
