@@ -6,6 +6,7 @@
 
 mod args;
 mod check_config;
+mod replay;
 
 pub use args::Args;
 
@@ -59,6 +60,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             Ok(())
         }
         "check-config" => check_config::run(args),
+        "replay" => replay::run(args),
         other => Err(format!(
             "unknown command '{other}'; run `sipwall help` to see the commands"
         )),
