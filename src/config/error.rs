@@ -24,6 +24,9 @@ impl fmt::Display for SectionRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
             Some(n) => write!(f, "{} '{}'", self.kind, n),
+            None if super::schema::section(&self.kind).is_some_and(|s| s.unique) => {
+                write!(f, "section '{}'", self.kind)
+            }
             None => write!(f, "{} @{}[{}]", self.kind, self.kind, self.index),
         }
     }

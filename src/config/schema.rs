@@ -213,7 +213,7 @@ pub static SECTIONS: &[SectionSpec] = &[
         name_required: true,
         help: "A knock: a secret in a SIP request opens a door for the sender's address.",
         options: &[
-            req("secret", Kind::Secret, "The secret (6..64 characters, no spaces, quotes, backslash or < >)."),
+            req("secret", Kind::Secret, "The secret (6..64 characters; no spaces, quotes, backquote, backslash or < >)."),
             list("look_in", Kind::Choice(LOOK_IN), LOOK_IN,
                 "Where to look: display_name (From), user_agent, instance (Contact +sip.instance)."),
             opt("door_time", Kind::Duration { min: 60, max: DAY, forever: false }, &["4000"],
@@ -335,19 +335,32 @@ fn unreachable_spec(kind: &str, option: &str) -> &'static OptionSpec {
     &SECTIONS[0].options[0]
 }
 
-/// Edit distance, for "did you mean".
+/// Edit distance counting a swap of two neighbours as one edit (optimal
+/// string alignment), for "did you mean": `burts` is one slip from `burst`.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
@@ -358,6 +371,11 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         let mut d = distance(&w, c);
         if d > 0 && (c.starts_with(&w) || w.starts_with(c)) && w.len() >= 3 {
             d = d.min(1);
+        }
+        // Same first word (`door_secs` for `door_time`): a plausible slip.
+        let common = w.bytes().zip(c.bytes()).take_while(|(a, b)| a == b).count();
+        if common >= 4 {
+            d = d.min(2);
         }
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));

@@ -255,10 +255,14 @@ pub fn blocks(c: &Config, show_secrets: bool) -> Vec<Block> {
         });
     }
     let s = &c.scanners;
+    let builtin = DEFAULT_SCANNERS
+        .iter()
+        .all(|d| s.signatures.iter().any(|x| x == d));
     out.push(Block {
         kind: "scanners",
         name: None,
         rows: vec![
+            row("builtin", yes(builtin), builtin, builtin),
             row(
                 "signature",
                 join(&s.signatures),

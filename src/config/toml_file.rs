@@ -242,7 +242,7 @@ fn from_toml(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
         let name = rest.split('`').next().unwrap_or("");
         let candidates: Vec<&str> = rest
             .split('`')
-            .skip(1)
+            .skip(2)
             .step_by(2)
             .filter(|c| *c != "name")
             .collect();
