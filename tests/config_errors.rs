@@ -257,6 +257,12 @@ fn toml_errors_read_the_same() {
             .contains("belongs in a [ratelimit] section")
     );
     assert!(err_toml("[[sipwall]]\nenabled = true\n").contains("write [sipwall]"));
+    assert_eq!(
+        err_toml("monitor = true\n"),
+        "/etc/sipwall/sipwall.toml:1: 'monitor' is an option of the sipwall section: put it under a [sipwall] header"
+    );
+    assert!(err_toml("zzzzzz = 1\n")
+        .contains("unknown section 'zzzzzz': expected one of sipwall, scanners"));
     assert!(err_toml("[knock]\nname = \"p\"\n").contains("write [[knock]]"));
     assert!(err_toml("[ratelimit]\nrate = [1, 2]\n").contains("takes one value"));
     assert!(err_toml("[ratelimit]\nrate = 1.5\n").contains("got '1.5'"));
@@ -292,4 +298,19 @@ fn validate_rejects_models_built_in_code() {
         .to_string()
         .contains("lower-case"));
     assert!(config::validate(&Config::default()).is_ok());
+}
+
+#[test]
+fn a_list_may_be_written_as_one_space_separated_option() {
+    let c = config::parse_uci(
+        "config sipwall\n\toption udp_port '5060 5080'\n\toption lan '10.0.0.0/8 fd00::/8'\nconfig geo\n\toption country 'cn ru'\n",
+        Path::new(FILE),
+    )
+    .unwrap();
+    assert_eq!(c.global.udp_ports, [5060, 5080]);
+    assert_eq!(c.global.lan.len(), 2);
+    assert_eq!(c.geo.countries, ["cn", "ru"]);
+    // Signatures may contain spaces, so they are never split.
+    let c = ok("config scanners\n\toption builtin 0\n\toption signature 'evil dialer'\n");
+    assert_eq!(c.scanners.signatures, ["evil dialer"]);
 }

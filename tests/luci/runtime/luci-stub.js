@@ -330,6 +330,10 @@
 		option: function(cls, name, title, desc) { var o = new cls(this.map, this, name, title, desc); this.children.push(o); return o; },
 		taboption: function(tab, cls, name, title, desc) { var o = this.option(cls, name, title, desc); o.tab = tab; return o; },
 		cfgsections: function() { return uci.sections(this.map.config, this.sectiontype).map(function(s) { return s['.name']; }); },
+		formvalue: function(sid, opt) {
+			var o = this.children.filter(function(c) { return c.option == opt; })[0];
+			return o ? o.formvalue(sid) : null;
+		},
 		render: function() {
 			var self = this, sids = this.cfgsections();
 			var el = E('fieldset', { 'class': 'cbi-section', 'id': 'cbi-' + this.map.config + '-' + this.sectiontype }, [

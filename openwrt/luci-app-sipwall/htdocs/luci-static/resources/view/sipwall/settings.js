@@ -207,7 +207,17 @@ return view.extend({
 			_('Failed logins within a window ban the source. Without any tier: 2 in 1h ban for 1h, 12 in 24h ban until unbanned.'));
 		s.anonymous = true;
 		s.addremove = true;
-		this.opt(s, form.Value, 'ban_tier', 'failures', _('Failures'));
+		o = this.opt(s, form.Value, 'ban_tier', 'failures', _('Failures'));
+		/* The daemon wants tiers from the mildest to the strictest; say so before saving. */
+		o.validate = L.bind(function(check, section_id, value) {
+			var r = check ? check.call(this, section_id, value) : true,
+			    sids = this.section.cfgsections(),
+			    i = sids.indexOf(section_id),
+			    prev = i > 0 ? parseInt(this.section.formvalue(sids[i - 1], 'failures'), 10) : NaN;
+			if (r === true && !isNaN(prev) && parseInt(value, 10) <= prev)
+				return _('Expecting more failures than the tier above (%d): list tiers from the mildest to the strictest').format(prev);
+			return r;
+		}, o, o.validate);
 		this.opt(s, form.Value, 'ban_tier', 'window', _('Within'));
 		this.opt(s, form.Value, 'ban_tier', 'ban_time', _('Ban for'));
 
