@@ -7,6 +7,7 @@
 mod args;
 mod check_config;
 pub mod control;
+mod replay;
 pub mod run;
 mod zones;
 
@@ -66,6 +67,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         }
         "check-config" => check_config::run(args),
         "zones" => zones::run(args),
+        "replay" => replay::run(args),
         other => Err(format!(
             "unknown command '{other}'; run `sipwall help` to see the commands"
         )),
