@@ -63,7 +63,7 @@ pub fn main(cmd: &str, mut args: Args) -> Result<(), String> {
         Request::Status => print!("{}", render_status(&answer)),
         Request::Bans => print!("{}", render_bans(answer.get("bans"), now_secs())),
         Request::Doors => print!("{}", render_doors(answer.get("doors"), now_secs())),
-        Request::Ban { .. } | Request::Unban { .. } => {
+        Request::Ban { .. } | Request::Unban { .. } | Request::LoadZones => {
             println!(
                 "{}",
                 answer

@@ -1,7 +1,7 @@
 //! `sipwall zones refresh|load|status|cron`: the country-zone commands.
 //!
-//! `refresh` is what cron runs; `load` puts the stored zones into the
-//! kernel without network (init scripts, tests); `status` shows per zone
+//! `refresh` is what cron runs; `load` asks the running daemon to put the
+//! stored zones into the kernel without network; `status` shows per zone
 //! what is stored and why the last refresh failed; `cron install|remove`
 //! is called by the package's postinst/prerm.
 
@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::Args;
 use crate::config::Config;
+use crate::daemon::control::{self, Request};
 use crate::zones::{self, cron, GeoSets, HttpOptions, HttpSource, RetryPolicy};
 
 const HELP: &str = "\
@@ -22,7 +23,7 @@ USAGE:
         on storage and load them; --force accepts a zone that shrank by
         more than half; --stats prints time and peak memory
     sipwall zones load [--config PATH]
-        load the stored zones into the kernel without downloading
+        have the running sipwall load the stored zones (no download)
     sipwall zones status [--json] [--config PATH]
         per zone: prefixes, age, source, last error
     sipwall zones cron install|remove [--crontab PATH] [--config PATH]
@@ -85,8 +86,13 @@ fn refresh(mut args: Args) -> Result<(), String> {
     }
     match (&report.loaded, &report.load_error) {
         (Some((v4, v6)), _) => println!(
-            "kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded ({:?} mode)",
-            c.geo.mode
+            "zones: {v4} IPv4 and {v6} IPv6 prefixes ({} mode); {}",
+            if c.geo.mode == crate::config::GeoMode::Allow {
+                "allow"
+            } else {
+                "block"
+            },
+            kernel.said.as_deref().unwrap_or("")
         ),
         (None, Some(e)) => eprintln!("sipwall: {e}"),
         (None, None) => {}
@@ -107,8 +113,11 @@ fn load(mut args: Args) -> Result<(), String> {
     args.finish()?;
     let started = Instant::now();
     let mut kernel = Kernel::open(&c)?;
-    let (v4, v6) = zones::load_stored(&c, &mut kernel)?;
-    println!("kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded from storage");
+    kernel.load()?;
+    if !kernel.running {
+        return Err(kernel.said.unwrap_or_default());
+    }
+    println!("{}", kernel.said.as_deref().unwrap_or("loaded"));
     if stats {
         print_stats(started);
     }
@@ -219,17 +228,60 @@ fn print_stats(started: Instant) {
     );
 }
 
-/// The kernel side: the firewall backend's geo sets.
-struct Kernel;
+/// The kernel side. `sipwall run` owns the ruleset (and carries the geo
+/// sets over its own reinstalls), so a refresh stores the zones and asks
+/// the running daemon to load them from storage; when it is not running
+/// there is no ruleset to fill and it loads them when it starts.
+struct Kernel {
+    run_dir: PathBuf,
+    /// The daemon's answer, or why it was not asked.
+    said: Option<String>,
+    running: bool,
+}
 
 impl Kernel {
-    fn open(_c: &Config) -> Result<Kernel, String> {
-        Err("the firewall backend has no geo sets yet in this build".into())
+    fn open(c: &Config) -> Result<Kernel, String> {
+        Ok(Kernel {
+            run_dir: c.global.run_dir.clone(),
+            said: None,
+            running: false,
+        })
+    }
+
+    fn load(&mut self) -> Result<(), String> {
+        let socket = self.run_dir.join(control::SOCKET_NAME);
+        if let Err(e) = std::os::unix::net::UnixStream::connect(&socket) {
+            use std::io::ErrorKind::{ConnectionRefused, NotFound};
+            if matches!(e.kind(), NotFound | ConnectionRefused) {
+                self.said = Some(format!(
+                    "sipwall is not running ({} absent): the stored zones are loaded when it starts",
+                    socket.display()
+                ));
+                return Ok(());
+            }
+        }
+        self.running = true;
+        let answer = control::call(&self.run_dir, &Request::LoadZones)?;
+        let msg = answer
+            .get("message")
+            .or_else(|| answer.get("error"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("no answer")
+            .to_string();
+        if answer.get("ok").and_then(|o| o.as_bool()) == Some(true) {
+            self.said = Some(msg);
+            Ok(())
+        } else {
+            Err(format!(
+                "the running sipwall could not load the zones: {msg}"
+            ))
+        }
     }
 }
 
 impl GeoSets for Kernel {
     fn set_geo(&mut self, _v4: &[ipnet::Ipv4Net], _v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
-        Err("the firewall backend has no geo sets yet in this build".into())
+        // The union just computed is exactly what is now on storage.
+        self.load()
     }
 }

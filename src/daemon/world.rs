@@ -157,6 +157,7 @@ impl Daemon {
             .map_err(|e| format!("cannot install the firewall rules: {e}"))?;
         d.restore_bans();
         d.push_allow();
+        d.load_zones();
         Ok(d)
     }
 
@@ -699,6 +700,7 @@ impl Daemon {
                     .with("ok", true)
                     .with("message", format!("banned {ip} {len}"))
             }
+            Request::LoadZones => self.load_zones(),
             Request::Unban { ip } => {
                 let was = self.engine.unban(ip);
                 if let Err(e) = self.fw.unban(ip) {
@@ -719,6 +721,43 @@ impl Daemon {
         }
     }
 
+    /// Loads the country zones kept on storage into the kernel (at start,
+    /// before any download, and after `sipwall zones refresh` stored new
+    /// ones) and notes them for `status`. In allow mode a missing zone
+    /// loads nothing (see `zones::load_stored`): the error is logged loudly.
+    pub fn load_zones(&mut self) -> Value {
+        if !self.cfg.geo.enabled || self.cfg.geo.countries.is_empty() {
+            self.zones.clear();
+            return Value::object()
+                .with("ok", true)
+                .with("message", "country zones are off");
+        }
+        let result = crate::zones::load_stored(&self.cfg, &mut GeoVia(&mut *self.fw));
+        let wall = self.clock.wall_now();
+        self.zones = crate::zones::status(&self.cfg)
+            .into_iter()
+            .map(|z| ZoneStatus {
+                name: format!("{} {}", z.country, z.family.as_str()),
+                entries: z.entries,
+                loaded_at: if result.is_ok() { Some(wall) } else { None },
+                source: z.source,
+                last_error: z.last_error,
+            })
+            .collect();
+        match result {
+            Ok((v4, v6)) => {
+                let msg = format!("country zones loaded: {v4} IPv4 and {v6} IPv6 prefixes");
+                self.log.notice(&msg);
+                Value::object().with("ok", true).with("message", msg)
+            }
+            Err(e) => {
+                let msg = format!("country zones: {e}");
+                self.log.error(&msg);
+                Value::object().with("ok", false).with("message", msg)
+            }
+        }
+    }
+
     /// SIGTERM: remove every rule and set, then save the bans.
     pub fn shutdown(&mut self) {
         if let Err(e) = self.fw.uninstall() {
@@ -726,6 +765,15 @@ impl Daemon {
                 .error(&format!("cannot remove the firewall rules: {e}"));
         }
         self.write_bans();
+    }
+}
+
+/// The firewall's geo sets as the zones code sees them.
+struct GeoVia<'a>(&'a mut dyn Firewall);
+
+impl crate::zones::GeoSets for GeoVia<'_> {
+    fn set_geo(&mut self, v4: &[ipnet::Ipv4Net], v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
+        self.0.set_geo(v4, v6).map_err(|e| e.to_string())
     }
 }
 
