@@ -164,6 +164,14 @@ fn allow_and_block_take_networks_and_block_refuses_everything() {
         .contains("expected an IP address or a network"));
     assert!(err("config block\n\toption source '0.0.0.0/0'\n").contains("blocks every address"));
     assert!(err("config block\n\toption source '::/0'\n").contains("blocks every address"));
+    // Allowing everyone leaves the PBX open: refused too.
+    assert_eq!(
+        err("config allow 'all'\n\toption source '0.0.0.0/0'\n"),
+        "/etc/config/sipwall:7: option 'source' in allow 'all': '0.0.0.0/0' allows every address, so sipwall would filter nothing: expected the networks of your phones or trunks"
+    );
+    assert!(
+        err_file("config sipwall\n\tlist lan '::/0'\n").contains("makes the whole internet local")
+    );
 }
 
 #[test]
@@ -257,6 +265,12 @@ fn toml_errors_read_the_same() {
             .contains("belongs in a [ratelimit] section")
     );
     assert!(err_toml("[[sipwall]]\nenabled = true\n").contains("write [sipwall]"));
+    assert_eq!(
+        err_toml("monitor = true\n"),
+        "/etc/sipwall/sipwall.toml:1: 'monitor' is an option of the sipwall section: put it under a [sipwall] header"
+    );
+    assert!(err_toml("zzzzzz = 1\n")
+        .contains("unknown section 'zzzzzz': expected one of sipwall, scanners"));
     assert!(err_toml("[knock]\nname = \"p\"\n").contains("write [[knock]]"));
     assert!(err_toml("[ratelimit]\nrate = [1, 2]\n").contains("takes one value"));
     assert!(err_toml("[ratelimit]\nrate = 1.5\n").contains("got '1.5'"));
@@ -292,4 +306,19 @@ fn validate_rejects_models_built_in_code() {
         .to_string()
         .contains("lower-case"));
     assert!(config::validate(&Config::default()).is_ok());
+}
+
+#[test]
+fn a_list_may_be_written_as_one_space_separated_option() {
+    let c = config::parse_uci(
+        "config sipwall\n\toption udp_port '5060 5080'\n\toption lan '10.0.0.0/8 fd00::/8'\nconfig geo\n\toption country 'cn ru'\n",
+        Path::new(FILE),
+    )
+    .unwrap();
+    assert_eq!(c.global.udp_ports, [5060, 5080]);
+    assert_eq!(c.global.lan.len(), 2);
+    assert_eq!(c.geo.countries, ["cn", "ru"]);
+    // Signatures may contain spaces, so they are never split.
+    let c = ok("config scanners\n\toption builtin 0\n\toption signature 'evil dialer'\n");
+    assert_eq!(c.scanners.signatures, ["evil dialer"]);
 }

@@ -8,6 +8,9 @@
 # Env: SIPWALL_PKG_ARCHES  subset of arches (default: all five)
 #      SIPWALL_NO_BUILD=1  check the packages already in target/packages
 #      SIPWALL_STRICT=1    a missing tool is a failure, not a skip (CI)
+#      SIPWALL_APK         apk-tools 3 binary: also build the .apk and check it with apk-tools itself
+#                          (adbdump, extract with hash check, install into an empty root). apk-tools 3
+#                          is in no registry CI can reach, so without it the .apk part is a NOTE.
 # Takes ~8-10 min on 2 cores from cold (five LTO release builds with -Zbuild-std), ~20 s warm.
 set -uo pipefail
 cd "$(dirname "$0")/.."

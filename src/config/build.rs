@@ -5,7 +5,7 @@
 use super::error::{ConfigError, SectionRef};
 use super::model::*;
 use super::raw::RawSection;
-use super::schema::{self, SectionSpec};
+use super::schema::{self, Kind, SectionSpec};
 use super::value::{self, Val};
 
 /// One section with its values converted.
@@ -149,8 +149,20 @@ fn convert<'a>(
                 o.name
             )));
         }
-        let mut converted = Vec::with_capacity(o.values.len());
-        for v in &o.values {
+        // OpenWrt habit (fw3's `option proto 'tcp udp'`): a list written as
+        // one `option` with space-separated words, where words cannot
+        // contain spaces themselves.
+        let splits = matches!(
+            ospec.kind,
+            Kind::Port | Kind::Net | Kind::Source | Kind::Country | Kind::Choice(_) | Kind::Host
+        );
+        let words: Vec<&str> = if ospec.list && !o.list && splits {
+            o.values.iter().flat_map(|v| v.split_whitespace()).collect()
+        } else {
+            o.values.iter().map(String::as_str).collect()
+        };
+        let mut converted = Vec::with_capacity(words.len());
+        for v in words {
             converted.push(value::read(ospec.kind, v).map_err(at)?);
         }
         if !converted.is_empty() {

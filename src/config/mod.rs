@@ -142,3 +142,40 @@ fn finish(sections: &[raw::RawSection], file: &Path) -> Result<Config, ConfigErr
     validate(&config).map_err(|e| build::locate(e, sections).in_file(file))?;
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_is_told_by_extension_then_content() {
+        let p = Path::new("/etc/config/sipwall");
+        assert_eq!(
+            detect_format(Path::new("x.toml"), "config sipwall"),
+            Format::Toml
+        );
+        assert_eq!(
+            detect_format(p, "# c\n\nconfig sipwall 'global'\n"),
+            Format::Uci
+        );
+        assert_eq!(detect_format(p, "package sipwall\n"), Format::Uci);
+        assert_eq!(
+            detect_format(p, "# c\n[sipwall]\nenabled = true\n"),
+            Format::Toml
+        );
+        assert_eq!(detect_format(p, "[[knock]]\n"), Format::Toml);
+        assert_eq!(detect_format(p, "enabled = true\n"), Format::Toml);
+        assert_eq!(detect_format(p, "option x 'a=b'\n"), Format::Uci);
+        assert_eq!(detect_format(p, ""), Format::Uci);
+    }
+
+    #[test]
+    fn empty_files_of_either_format_are_the_disabled_default() {
+        let p = Path::new("f");
+        assert_eq!(
+            parse(" \n# nothing\n", p, Format::Uci).unwrap(),
+            Config::default()
+        );
+        assert_eq!(parse("", p, Format::Toml).unwrap(), Config::default());
+    }
+}

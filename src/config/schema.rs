@@ -213,7 +213,7 @@ pub static SECTIONS: &[SectionSpec] = &[
         name_required: true,
         help: "A knock: a secret in a SIP request opens a door for the sender's address.",
         options: &[
-            req("secret", Kind::Secret, "The secret (6..64 characters, no spaces, quotes, backslash or < >)."),
+            req("secret", Kind::Secret, "The secret (6..64 characters; no spaces, quotes, backquote, backslash or < >)."),
             list("look_in", Kind::Choice(LOOK_IN), LOOK_IN,
                 "Where to look: display_name (From), user_agent, instance (Contact +sip.instance)."),
             opt("door_time", Kind::Duration { min: 60, max: DAY, forever: false }, &["4000"],

@@ -265,6 +265,24 @@ fn from_toml(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
                 );
             }
         }
+        if top_level && schema::closest(name, candidates.iter().copied()).is_none() {
+            let owner = schema::SECTIONS.iter().find(|s| s.option(name).is_some());
+            message = match owner {
+                Some(s) => format!(
+                    "'{name}' is an option of the {} section: put it under a {} header",
+                    s.kind,
+                    if s.unique {
+                        format!("[{}]", s.kind)
+                    } else {
+                        format!("[[{}]]", s.kind)
+                    }
+                ),
+                None => format!(
+                    "unknown section '{name}': expected one of {}",
+                    candidates.join(", ")
+                ),
+            };
+        }
         out.message = message;
     }
     out

@@ -21,6 +21,8 @@ use super::raw::{RawOption, RawSection};
 pub fn read(text: &str, file: &Path) -> Result<Vec<RawSection>, ConfigError> {
     let err = |line: usize, msg: String| Err(ConfigError::new(msg).at_line(line).in_file(file));
     let mut sections: Vec<RawSection> = Vec::new();
+    // A byte-order mark from a Windows editor is not part of the first word.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().enumerate().peekable();
     while let Some((i, first)) = lines.next() {
         let line_no = i + 1;
@@ -327,6 +329,17 @@ mod tests {
         assert!(e("config knock 'a-b'\n").contains("section name of letters"));
         assert!(e("confg sipwall\n").contains("(did you mean 'config'?)"));
         assert!(e("package other\n").contains("expected 'package sipwall'"));
+    }
+
+    #[test]
+    fn windows_line_ends_and_byte_order_mark_are_read() {
+        let s = read(
+            "\u{feff}config sipwall 'global'\r\n\toption enabled '0'\r\n",
+            Path::new("t"),
+        )
+        .unwrap();
+        assert_eq!(s[0].name.as_deref(), Some("global"));
+        assert_eq!(s[0].option("enabled").unwrap().values, ["0"]);
     }
 
     #[test]

@@ -306,7 +306,7 @@ pub fn read_secret(s: &str) -> Result<String, String> {
     if !(6..=64).contains(&s.chars().count()) || !printable {
         let shown: String = s.chars().flat_map(char::escape_default).collect();
         return Err(format!(
-            "expected a knock secret of 6..64 characters a phone can send (letters, digits, punctuation; no spaces, quotes, backslash, '<' or '>'), got '{shown}'"
+            "expected a knock secret of 6..64 characters a phone can send (letters, digits, punctuation; no spaces, quotes, backquote, backslash, '<' or '>'), got '{shown}'"
         ));
     }
     if is_trivial(s) {

@@ -35,6 +35,17 @@ impl Ban {
         self.until_s == FOREVER || now.0 < u64::from(self.until_s) * 1000
     }
 
+    /// Seconds left (rounded up); `None` until released.
+    pub fn remaining_secs(&self, now: Millis) -> Option<u32> {
+        if self.until_s == FOREVER {
+            return None;
+        }
+        let left = (u64::from(self.until_s) * 1000)
+            .saturating_sub(now.0)
+            .div_ceil(1000);
+        Some(left.min(u64::from(u32::MAX)) as u32)
+    }
+
     pub fn info(&self, ip: IpAddr) -> BanInfo {
         BanInfo {
             ip,

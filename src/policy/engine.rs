@@ -367,6 +367,12 @@ impl Engine {
         if put == Put::Covered {
             return;
         }
+        // Tell the kernel the ban as it now stands: a graver cause with a
+        // shorter time must not shorten a longer ban already in the set.
+        let (secs, cause) = match (put, self.bans.get(src.hash, src.ip)) {
+            (Put::Extended, Some(b)) => (b.remaining_secs(src.now), b.cause),
+            _ => (secs, cause),
+        };
         // A banned source loses its door: the kernel checks bans first,
         // and the door must not outlive the ban either.
         self.doors.close(src.hash, src.ip);
@@ -444,7 +450,9 @@ impl Engine {
         };
         match status {
             200..=299 if method == Method::Register => {
-                let secs = match msg.expires() {
+                // Expires header, else the longest Contact binding (the
+                // 200 lists them with `;expires=`), else a default.
+                let secs = match msg.expires().or_else(|| contact_expires(&msg, ip)) {
                     // A de-registration: nothing to open (and nothing to
                     // close: a forged one must not shut a phone out).
                     Some(0) => None,
@@ -626,6 +634,49 @@ impl Engine {
         self.pending.expire(now);
         self.refresh_stats();
     }
+}
+
+/// The registration time of `ip`'s own binding in a 2xx to REGISTER (the
+/// answer lists every binding of the address-of-record, other phones'
+/// too); if no binding names `ip` (a phone behind NAT registers a private
+/// address), the longest one.
+fn contact_expires(msg: &Message<'_>, ip: IpAddr) -> Option<u32> {
+    let mut own = None;
+    let mut longest = None;
+    for v in msg.headers("Contact") {
+        let Some(e) = expires_param(v) else { continue };
+        longest = longest.max(Some(e));
+        let host = NameAddr::parse(v).and_then(|n| n.uri).map(|u| u.host);
+        let is_own = match (host, ip) {
+            (Some(Host::V4(h)), IpAddr::V4(i)) => h == i,
+            (Some(Host::V6(h)), IpAddr::V6(i)) => h == i,
+            _ => false,
+        };
+        if is_own {
+            own = own.max(Some(e));
+        }
+    }
+    own.or(longest)
+}
+
+/// The `expires` parameter of one Contact value.
+fn expires_param(v: &[u8]) -> Option<u32> {
+    v.split(|b| *b == b';').skip(1).find_map(|p| {
+        let p = p.trim_ascii();
+        let (name, value) = p.split_at(p.iter().position(|b| *b == b'=')?);
+        if !name.trim_ascii().eq_ignore_ascii_case(b"expires") {
+            return None;
+        }
+        let digits = value[1..].trim_ascii();
+        if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(
+            digits
+                .iter()
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0')),
+        )
+    })
 }
 
 impl std::fmt::Debug for Engine {

@@ -9,7 +9,7 @@ answers the two rpcd objects the views use, the way rpcd would:
                  "command arg1 arg2", as rpcd does), so the ACL is tested too.
 `--config FILE` is appended to every sipwall call: on the router the default path is that file.
 
-Usage: harness.py --port N --app DIR --config FILE --sipwall BIN [--log FILE]
+Usage: harness.py --port N|0 --app DIR --config FILE --sipwall BIN [--log FILE]
 """
 
 import argparse
@@ -106,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.file(os.path.join(HERE, "runtime", os.path.basename(path)))
         if path.startswith("/luci-static/resources/view/sipwall/"):
             return self.file(os.path.join(self.st.app, "htdocs", path.lstrip("/")))
+        if path == "/favicon.ico":
+            return self.send(200, b"", "image/x-icon")
         if path == "/harness/calls":
             return self.send(200, json.dumps(self.st.calls))
         if path == "/harness/config":
@@ -134,6 +136,22 @@ class Handler(BaseHTTPRequestHandler):
                 fh.write(uci_write(secs))
             self.st.calls.append({"uci": "save", "config": body["config"]})
             return self.send(200, json.dumps({"ok": True}))
+        if path == "/harness/run":
+            # The test itself (not the page): run sipwall with these arguments, no ACL.
+            r = subprocess.run([self.st.sipwall] + [str(x) for x in body] + ["--config", self.st.config],
+                               capture_output=True, text=True, timeout=20)
+            return self.send(200, json.dumps({"code": r.returncode, "stdout": r.stdout, "stderr": r.stderr}))
+        if path == "/harness/check":
+            # The test itself: does the daemon accept this UCI text? (runs sipwall check-config)
+            import tempfile
+            with tempfile.NamedTemporaryFile("w", suffix=".uci", delete=False) as fh:
+                fh.write(body["config"])
+            try:
+                r = subprocess.run([self.st.sipwall, "check-config", "--config", fh.name],
+                                   capture_output=True, text=True, timeout=20)
+            finally:
+                os.unlink(fh.name)
+            return self.send(200, json.dumps({"code": r.returncode, "stderr": r.stderr.strip()}))
         if path == "/ubus/file/exec":
             cmd, params = body.get("command", ""), [str(p) for p in body.get("params", [])]
             line = " ".join([cmd] + params)
@@ -164,7 +182,8 @@ def main():
     a = ap.parse_args()
     Handler.st = State(a)
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    print(f"harness: http://127.0.0.1:{a.port}/", flush=True)
+    # --port 0: the kernel picks a free port; the first line of stdout says which.
+    print(f"http://127.0.0.1:{srv.server_address[1]}", flush=True)
     srv.serve_forever()
 
 

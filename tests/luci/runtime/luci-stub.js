@@ -19,7 +19,8 @@
 	};
 
 	function E(tag, attrs, children) {
-		if (Array.isArray(tag)) { var f = document.createDocumentFragment(); tag.forEach(function(c) { append(f, c); }); return f; }
+		/* E([nodes...], children): a fragment of both, as LuCI's dom.create does it */
+		if (Array.isArray(tag)) { var f = document.createDocumentFragment(); tag.forEach(function(c) { append(f, c); }); append(f, children != null ? children : attrs); return f; }
 		if (attrs != null && (typeof attrs != 'object' || Array.isArray(attrs) || attrs instanceof Node)) { children = attrs; attrs = {}; }
 		var el = document.createElement(tag);
 		Object.keys(attrs || {}).forEach(function(k) {
@@ -330,6 +331,10 @@
 		option: function(cls, name, title, desc) { var o = new cls(this.map, this, name, title, desc); this.children.push(o); return o; },
 		taboption: function(tab, cls, name, title, desc) { var o = this.option(cls, name, title, desc); o.tab = tab; return o; },
 		cfgsections: function() { return uci.sections(this.map.config, this.sectiontype).map(function(s) { return s['.name']; }); },
+		formvalue: function(sid, opt) {
+			var o = this.children.filter(function(c) { return c.option == opt; })[0];
+			return o ? o.formvalue(sid) : null;
+		},
 		render: function() {
 			var self = this, sids = this.cfgsections();
 			var el = E('fieldset', { 'class': 'cbi-section', 'id': 'cbi-' + this.map.config + '-' + this.sectiontype }, [
