@@ -450,10 +450,8 @@ pub fn warnings(c: &Config) -> Vec<String> {
     if g.enabled && c.scanners.signatures.is_empty() {
         out.push("no scanner signatures (builtin '0' and no signature): scanners are only stopped by the gate".into());
     }
-    if c.ban_tiers
-        .iter()
-        .all(|t| t.ban_secs.is_some_and(|b| b < 600))
-    {
+    let short = |t: &BanTier| t.ban_secs.is_some_and(|b| b < 600);
+    if !c.ban_tiers.is_empty() && c.ban_tiers.iter().all(short) {
         out.push(
             "every ban tier bans for less than 10 minutes: password guessers come back quickly"
                 .into(),
@@ -522,4 +520,27 @@ pub fn to_json(c: &Config, show_secrets: bool) -> Value {
         .with("warnings", warnings(c))
         .with("config", config)
         .with("defaults", defaults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_risky_choices_only() {
+        assert!(warnings(&Config::default()).is_empty());
+        let mut c = Config::default();
+        c.ban_tiers.clear();
+        assert!(warnings(&c).is_empty(), "no tiers is not 'short tiers'");
+        c.ban_tiers.push(BanTier {
+            failures: 3,
+            window_secs: 600,
+            ban_secs: Some(300),
+        });
+        assert!(warnings(&c)[0].contains("less than 10 minutes"));
+        let mut c = Config::default();
+        c.global.enabled = true;
+        c.global.fail_open = true;
+        assert!(warnings(&c)[0].starts_with("fail_open '1'"));
+    }
 }

@@ -158,6 +158,7 @@ impl Daemon {
         d.restore_bans();
         d.push_allow();
         d.load_zones();
+        d.fetch_missing_zones();
         Ok(d)
     }
 
@@ -641,7 +642,12 @@ impl Daemon {
             }
         }
         self.log.set_level(new.global.log_level);
+        let geo_changed = new.geo != self.cfg.geo;
         self.cfg = new;
+        if geo_changed {
+            self.load_zones();
+            self.fetch_missing_zones();
+        }
         if hosts_changed {
             self.resolver = Resolver::start(host_names(&self.cfg), resolve::EVERY);
         }
@@ -764,6 +770,23 @@ impl Daemon {
                 self.log.error(&msg);
                 Value::object().with("ok", false).with("message", msg)
             }
+        }
+    }
+
+    /// A configured country without a stored zone is downloaded now, in the
+    /// background, instead of at the next scheduled refresh.
+    fn fetch_missing_zones(&mut self) {
+        let missing = crate::zones::missing(&self.cfg);
+        if missing.is_empty() {
+            return;
+        }
+        self.log.notice(&format!(
+            "country zones not stored yet ({}): downloading now",
+            missing.join(", ")
+        ));
+        if let Err(e) = crate::zones::spawn_refresh(self.config_path.as_deref()) {
+            self.log
+                .error(&format!("country zones: {e}; run `sipwall zones refresh`"));
         }
     }
 
