@@ -200,6 +200,13 @@ impl Daemon {
                 continue;
             };
             let effects = self.engine.ban(r.ip, secs, r.cause, now);
+            if effects.is_empty() {
+                self.log.info(&format!(
+                    "not restoring the ban of {}: it is trusted now (LAN or allowlist)",
+                    r.ip
+                ));
+                continue;
+            }
             for e in effects.iter() {
                 if let Effect::Ban { ip, secs, .. } = *e {
                     if let Err(e) = self.fw.ban(ip, secs) {
@@ -302,7 +309,16 @@ impl Daemon {
         if effects.is_empty() {
             return;
         }
-        let ctx = describe_sip(payload);
+        // In a flood of fresh sources nearly every packet brings a first
+        // drop; when the log has no room for it, skip the description too.
+        let only_drops = effects
+            .iter()
+            .all(|e| matches!(e, Effect::FirstDrop { .. } | Effect::WouldDrop { .. }));
+        let ctx = if only_drops && !self.log.has_budget(Kind::Drop, self.clock.now()) {
+            String::new()
+        } else {
+            describe_sip(payload)
+        };
         for e in effects.iter() {
             self.pending.push((*e, ctx.clone()));
         }
