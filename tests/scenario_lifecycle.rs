@@ -28,7 +28,8 @@ fn kill_9_under_traffic_fails_closed_and_bans_come_back_after_restart() {
         bed.wait_for(2, || bed.is_banned(ATTACKER)),
         "the scanner was not banned"
     );
-    // Traffic: a stranger registers 20 times a second, on and on.
+    // Traffic: a stranger registers 5 times a second, each registration a
+    // new UDP flow (fresh source port), so every one needs inspection.
     let mut traffic = Command::new("bash")
         .arg(bed::bed_dir().join("bed.sh"))
         .args([
