@@ -9,6 +9,7 @@
 #       SIPWALL_IMMEDIATE_ABORT=1 smallest binaries: panics abort without a message
 #       CARGO_TARGET_DIR          honoured; packages always go to <repo>/target/packages
 #       SOURCE_DATE_EPOCH         mtime inside the archives (default: last commit time)
+#       SIPWALL_APK               apk-tools 3 binary: also build .apk (apk v3) with `apk mkpkg`
 # Prints one line per arch: binary size and package paths. Exits non-zero if any arch failed.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/cross-env.sh"
@@ -22,6 +23,16 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/
 if [ ! -f "${SIPWALL_CONFIG_SRC:-files/etc/config/sipwall}" ]; then
 	echo "build-packages: files/etc/config/sipwall is missing (the shipped, disabled config)" >&2
 	exit 1
+fi
+
+# .apk (OpenWrt 25.12+) needs apk-tools 3 (`apk mkpkg`), which neither Debian 12 nor a package
+# registry ships; build it from source (alpinelinux/apk-tools, meson) and point SIPWALL_APK at it.
+apk=${SIPWALL_APK:-$(command -v apk || true)}
+apk_args=()
+if [ -n "$apk" ] && "$apk" --version 2> /dev/null | grep -q '^apk-tools 3'; then
+	apk_args=(--apk "$apk")
+else
+	echo "build-packages: note: no apk-tools 3 found (SIPWALL_APK): building .ipk only, no .apk" >&2
 fi
 
 fail=0
@@ -45,7 +56,7 @@ for arch in $arches; do
 		continue
 	fi
 	rm -rf "${out:?}/$arch"
-	pkgs=$(python3 scripts/mkpkg.py --repo "$SIPWALL_ROOT" --arch "$arch" --bin "$bin" --out "$out/$arch")
+	pkgs=$(python3 scripts/mkpkg.py --repo "$SIPWALL_ROOT" --arch "$arch" --bin "$bin" --out "$out/$arch" "${apk_args[@]}")
 	echo "$arch: binary $(stat -c %s "$bin") bytes, $(($(date +%s) - start)) s;" $pkgs
 done
 exit $fail

@@ -54,6 +54,10 @@ fn shipped_uci_file_is_valid_and_prints_disabled() {
     let s = text(&out.stdout);
     assert!(s.contains("(uci): valid"), "{s}");
     assert!(s.contains("sipwall is disabled"), "{s}");
+    assert!(
+        !s.contains("warning:"),
+        "the shipped file needs no warning: {s}"
+    );
     assert!(s.contains("\tmode               router   (default)"), "{s}");
 }
 
@@ -71,6 +75,10 @@ fn effective_policy_marks_defaults_and_masks_secrets() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("MONITOR mode"), "{s}");
+    assert!(
+        s.contains("warning: monitor '1': nothing is dropped"),
+        "{s}"
+    );
     assert!(
         s.contains("addressed to sip.example.org or carrying a knock (phones)"),
         "{s}"
@@ -120,6 +128,8 @@ fn json_output_is_the_effective_config() {
         c.get("block").and_then(|b| b.as_array()).map(|b| b.len()),
         Some(0)
     );
+    let warnings = v.get("warnings").and_then(|w| w.as_array()).unwrap();
+    assert_eq!(warnings.len(), 1, "only the monitor warning: {warnings:?}");
     let defaults = v.get("defaults").and_then(|d| d.as_array()).unwrap();
     assert!(defaults.iter().any(|d| d.as_str() == Some("sipwall.mode")));
     assert!(!defaults

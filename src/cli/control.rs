@@ -306,7 +306,7 @@ pub fn render_status(s: &Value) -> String {
                         None => "never".into(),
                     };
                     vec![
-                        text(z.get("name")),
+                        format!("{} {}", text(z.get("country")), text(z.get("family"))),
                         int(z.get("entries")).to_string(),
                         age,
                         text(z.get("source")),

@@ -16,7 +16,7 @@ use super::logbook::{describe_sip, human_secs, Kind, Logbook};
 use super::nfqueue::{kernel_queues, Queued, Queues, Which};
 use super::persist::{self, BanRecord};
 use super::resolve::{self, Resolver};
-use super::status::{self, ZoneStatus};
+use super::status;
 use super::verdicts::Kernel;
 use crate::config::{AllowEntry, Config};
 use crate::json::Value;
@@ -113,8 +113,8 @@ pub struct Daemon {
     pub(super) counters: DaemonCounters,
     overload_logged_total: u64,
     overload_logged_at: Option<Millis>,
-    /// Country zones loaded into the kernel; filled by the zones code.
-    pub zones: Vec<ZoneStatus>,
+    /// When the stored country zones were last loaded into the kernel.
+    pub(super) zones_loaded_at: Option<u64>,
     pub(super) reloads: u64,
     pub(super) last_reload_error: Option<String>,
 }
@@ -149,7 +149,7 @@ impl Daemon {
             counters: DaemonCounters::default(),
             overload_logged_total: 0,
             overload_logged_at: None,
-            zones: Vec::new(),
+            zones_loaded_at: None,
             reloads: 0,
             last_reload_error: None,
         };
@@ -630,6 +630,9 @@ impl Daemon {
             self.resolver = Resolver::start(host_names(&self.cfg), resolve::EVERY);
         }
         self.push_allow();
+        if reinstall {
+            self.load_zones();
+        }
         self.last_reload_error = None;
         let from = match &path {
             Some(p) => p.display().to_string(),
@@ -727,23 +730,13 @@ impl Daemon {
     /// loads nothing (see `zones::load_stored`): the error is logged loudly.
     pub fn load_zones(&mut self) -> Value {
         if !self.cfg.geo.enabled || self.cfg.geo.countries.is_empty() {
-            self.zones.clear();
+            self.zones_loaded_at = None;
             return Value::object()
                 .with("ok", true)
                 .with("message", "country zones are off");
         }
         let result = crate::zones::load_stored(&self.cfg, &mut GeoVia(&mut *self.fw));
-        let wall = self.clock.wall_now();
-        self.zones = crate::zones::status(&self.cfg)
-            .into_iter()
-            .map(|z| ZoneStatus {
-                name: format!("{} {}", z.country, z.family.as_str()),
-                entries: z.entries,
-                loaded_at: if result.is_ok() { Some(wall) } else { None },
-                source: z.source,
-                last_error: z.last_error,
-            })
-            .collect();
+        self.zones_loaded_at = result.is_ok().then(|| self.clock.wall_now());
         match result {
             Ok((v4, v6)) => {
                 let msg = format!("country zones loaded: {v4} IPv4 and {v6} IPv6 prefixes");
