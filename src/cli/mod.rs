@@ -5,6 +5,11 @@
 //! keeps the router binary small (no argument-parsing crate).
 
 mod args;
+mod check_config;
+pub mod control;
+mod replay;
+pub mod run;
+mod zones;
 
 pub use args::Args;
 
@@ -24,6 +29,7 @@ COMMANDS:
     ban IP [--for DUR]  ban a source (default: until unbanned)
     unban IP            release a banned source
     zones refresh       download country zones and load them into the kernel
+    zones status|load|cron   stored zones, boot load, the refresh cron line
     help                print this help
 
 Common options:
@@ -36,6 +42,11 @@ Run `sipwall <COMMAND> --help` for a command's own options.
 /// Entry point of the binary; returns the process exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     let mut args = Args::new(args);
+    // `--version` is an option, so the positional reader skips it; OpenWrt's package CI runs it.
+    if args.flag("version") {
+        println!("sipwall {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
     let cmd = match args.next_positional() {
         Some(c) => c,
         None => {
@@ -48,10 +59,15 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             print!("{HELP}");
             Ok(())
         }
+        "run" => run::main(args),
+        "status" | "bans" | "doors" | "ban" | "unban" => control::main(&cmd, args),
         "--version" | "-V" => {
             println!("sipwall {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        "check-config" => check_config::run(args),
+        "zones" => zones::run(args),
+        "replay" => replay::run(args),
         other => Err(format!(
             "unknown command '{other}'; run `sipwall help` to see the commands"
         )),

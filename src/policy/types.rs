@@ -96,8 +96,9 @@ impl Reason {
         }
     }
 
+    /// Position in [`Reason::ALL`] (the declaration order), for counters.
     pub fn index(self) -> usize {
-        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0)
+        self as usize
     }
 }
 
@@ -138,6 +139,14 @@ pub enum Effect {
     AuthFailed { ip: IpAddr, count: u32 },
     /// First drop of this source for this reason (rate-limited logging).
     FirstDrop { ip: IpAddr, reason: Reason },
+    /// Monitor mode: this packet would have been dropped for `reason`.
+    WouldDrop { ip: IpAddr, reason: Reason },
+    /// Monitor mode: this ban would have been issued (nothing was banned).
+    WouldBan {
+        ip: IpAddr,
+        secs: Option<u32>,
+        cause: BanCause,
+    },
 }
 
 /// Up to four effects, kept inline so a decision never allocates.
@@ -171,4 +180,97 @@ pub struct Decision {
     pub verdict: Verdict,
     pub reason: Reason,
     pub effects: Effects,
+}
+
+impl Effect {
+    /// Stable machine name of the effect's kind, for logs and JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::OpenDoor { .. } => "open-door",
+            Effect::Ban { .. } => "ban",
+            Effect::AuthFailed { .. } => "auth-failed",
+            Effect::FirstDrop { .. } => "first-drop",
+            Effect::WouldDrop { .. } => "would-drop",
+            Effect::WouldBan { .. } => "would-ban",
+        }
+    }
+}
+
+/// How a door was opened. A door opened by the PBX's own 2xx to a REGISTER
+/// is stronger evidence than a knock (see the spoofing rule in
+/// ARCHITECTURE.md): it is never evicted by a knock door and UDP evidence
+/// does not count against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DoorVia<'a> {
+    /// The knock of this name (or `"(removed knock)"` after a reload).
+    Knock(&'a str),
+    /// The PBX accepted a REGISTER from this source.
+    Register,
+}
+
+impl DoorVia<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            DoorVia::Knock(name) => name,
+            DoorVia::Register => "register",
+        }
+    }
+}
+
+/// One ban, as `status`/`bans` show it and the daemon persists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BanInfo {
+    pub ip: IpAddr,
+    pub cause: BanCause,
+    pub since: Millis,
+    /// `None`: until an admin releases it.
+    pub until: Option<Millis>,
+}
+
+/// One open door.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoorInfo<'a> {
+    pub ip: IpAddr,
+    pub opened: Millis,
+    pub until: Millis,
+    pub via: DoorVia<'a>,
+}
+
+/// Size, capacity and churn of one bounded table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    pub len: u32,
+    pub capacity: u32,
+    /// Live entries pushed out to make room for a new one.
+    pub evictions: u64,
+    /// New entries not stored because nothing could be evicted (bans: the
+    /// kernel still gets the ban, only our bookkeeping of it is lost).
+    pub refused: u64,
+}
+
+/// Everything `status` shows about the core. Plain `u64`s: the engine is
+/// single-threaded and 32-bit MIPS has no 64-bit atomics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Decisions per reason, indexed by [`Reason::index`].
+    pub reasons: [u64; Reason::ALL.len()],
+    /// Failed authentications counted against a source.
+    pub auth_failures: u64,
+    /// Failure or ban evidence ignored because the source is protected by
+    /// the spoofing rule (allowlisted, LAN, or a registered door over UDP).
+    pub evidence_shielded: u64,
+    /// 401/403/407 answers that matched no recorded request.
+    pub answers_uncorrelated: u64,
+    pub bans_issued: u64,
+    pub doors_opened: u64,
+    pub bans: TableStats,
+    pub doors: TableStats,
+    pub sources: TableStats,
+    pub pending: TableStats,
+}
+
+impl Counters {
+    pub fn reason(&self, r: Reason) -> u64 {
+        self.reasons[r.index()]
+    }
 }

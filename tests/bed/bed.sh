@@ -88,7 +88,7 @@ up() {
 		# The PBX host faces the internet itself: Kamailio binds the public
 		# addresses, sipwall filters the input path.
 		start_pbx "$NS_RTR" "$RTR4" "$RTR6"
-		start_counters "$NS_RTR" input
+		start_counters "$NS_RTR" 400
 	else
 		ip netns add "$NS_LAN"
 		ip -n "$NS_LAN" link set lo up
@@ -113,7 +113,7 @@ up() {
 		in_ns "$NS_RTR" iptables -t nat -A PREROUTING -i r-wan -d $BENCH4 -p udp --dport 5060 -j DNAT --to-destination $SINK4:5060
 		in_ns "$NS_RTR" iptables -t nat -A POSTROUTING -o r-wan -j MASQUERADE
 		start_pbx "$NS_LAN" "$PBX4" "$PBX6"
-		start_counters "$NS_LAN" input
+		start_counters "$NS_LAN" -400
 	fi
 	echo "bed $BED up ($m): attacker $ATTACKER4 phone $PHONE4 office $OFFICE4 -> $RTR4 -> PBX $(if [ "$m" = host ]; then echo "on $RTR4"; else echo "$PBX4"; fi)"
 }
@@ -133,19 +133,22 @@ start_pbx() {
 }
 
 # Counters on the PBX's side of the router (its own namespace, where sipwall
-# does not live): what really reached the PBX, per source.
+# does not live): what really reached the PBX, per source. In host mode they
+# share the namespace with sipwall and hook in last (priority 400), after any
+# filter, so they still count only what reaches Kamailio.
 start_counters() {
-	local ns=$1
+	local ns=$1 prio=$2
 	in_ns "$ns" nft -f - <<EOF || die "nft counters in $ns failed"
 table inet bedcount {
 	counter attacker {}
 	counter phone {}
 	counter office {}
 	counter stranger {}
+	counter spoofed {}
 	counter wan {}
 	counter sink {}
 	chain input {
-		type filter hook input priority -400; policy accept;
+		type filter hook input priority $prio; policy accept;
 		th dport 5060 ip saddr $ATTACKER4 counter name attacker
 		th dport 5060 ip6 saddr $ATTACKER6 counter name attacker
 		th dport 5060 ip saddr $PHONE4 counter name phone
@@ -156,6 +159,7 @@ table inet bedcount {
 		th dport 5060 ip saddr 198.51.100.0/24 counter name wan
 		th dport 5060 ip6 saddr 2001:db8:5::/64 counter name wan
 		th dport 5060 ip daddr $SINK4 counter name sink
+		th dport 5060 ip saddr 198.18.0.0/15 counter name spoofed
 	}
 }
 EOF
@@ -177,33 +181,42 @@ down() {
 }
 
 # phone: one registration with digest auth, as a real phone does it.
-#   --user 1001 --pass secret --proto udp|tcp --ruri HOST (default the secret
+#   --user 1001 --pass secret --proto udp|tcp|un --ruri HOST (default the secret
 #   domain) --domain HOST --knock DISPLAYNAME --from IP --target IP --ua STR
-#   --count N (N registrations in a row; 0 = all must succeed) --timeout S
+#   --count N (N registrations in a row; all must succeed) --rate PER_SEC
+#   --timeout S --rtt FILE (append each registration's response time, ms)
 phone() {
 	local user=1001 pass=secret proto=udp ruri=$DOMAIN domain=$DOMAIN knock="Phone 1001" from=$PHONE4
-	local target=$RTR4 ua="Bed-Phone/1.0" count=1 timeout=8 rate=10
+	local target=$RTR4 ua="Bed-Phone/1.0" count=1 timeout=8 rate=10 rtt=""
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--user) user=$2 ;; --pass) pass=$2 ;; --proto) proto=$2 ;; --ruri) ruri=$2 ;; --domain) domain=$2 ;;
 		--knock) knock=$2 ;; --from) from=$2 ;; --target) target=$2 ;; --ua) ua=$2 ;; --count) count=$2 ;;
-		--timeout) timeout=$2 ;; --rate) rate=$2 ;;
+		--timeout) timeout=$2 ;; --rate) rate=$2 ;; --rtt) rtt=$2 ;;
 		*) die "phone: unknown option $1" ;;
 		esac
 		shift 2
 	done
 	local t
-	case $proto in udp) t=u1 ;; tcp) t=t1 ;; *) die "phone: --proto udp|tcp" ;; esac
+	# un: UDP with a fresh socket (source port) per registration, so each is
+	# a new flow the filter must inspect.
+	case $proto in udp) t=u1 ;; tcp) t=t1 ;; un) t=un ;; *) die "phone: --proto udp|tcp|un" ;; esac
 	local tgt=$target
 	case $target in *:*) tgt="[$target]" ;; esac
 	local tag
 	tag=phone-$$-$RANDOM
-	in_ns "$NS_WAN" sipp "$tgt:5060" -sf "$HERE/register.xml" -t $t -i "$from" -p $((20000 + RANDOM % 20000)) \
+	local rttopt=()
+	[ -n "$rtt" ] && rttopt=(-trace_rtt -rtt_freq 1)
+	[ "$t" = un ] && rttopt+=(-max_socket 1000)
+	mkdir -p "$BED_RUN/$tag.d"
+	(cd "$BED_RUN/$tag.d" && in_ns "$NS_WAN" sipp "$tgt:5060" -sf "$HERE/register.xml" -t $t -i "$from" -p $((20000 + RANDOM % 20000)) \
 		-s "$user" -au "$user" -ap "$pass" -key ruri "$ruri" -key domain "$domain" -key knock "$knock" -key ua "$ua" \
 		-m "$count" -r "$rate" -l 1 -recv_timeout 3000 -timeout "$timeout" -timeout_error -nostdin \
 		-trace_err -error_file "$BED_RUN/$tag.err" -trace_stat -stf "$BED_RUN/$tag.csv" \
-		>"$BED_RUN/$tag.log" 2>&1 </dev/null
+		"${rttopt[@]}" >"$BED_RUN/$tag.log" 2>&1 </dev/null)
 	local rc=$?
+	# --rtt FILE: one response time (ms, first REGISTER to 200 OK) a line.
+	[ -n "$rtt" ] && cat "$BED_RUN/$tag.d"/*_rtt.csv 2>/dev/null | awk -F';' 'NR>1 && $2 != "" {print $2}' >>"$rtt"
 	local last
 	last=$(grep -ao 'SIP/2.0 [0-9]\{3\}.*' "$BED_RUN/$tag.err" 2>/dev/null | tr -d '\r' | tail -1)
 	if [ $rc = 0 ]; then

@@ -1,0 +1,163 @@
+//! Byte-string matching for the rules: scanner signatures (case-insensitive
+//! substrings), knock secrets (exact substrings) and domain names
+//! (case-insensitive equality).
+//!
+//! Scanner lists have ~20 entries and are checked against two header values
+//! on every request, so a naive "every pattern at every offset" search would
+//! eat most of the per-packet budget. `SubstringSet` first looks up each
+//! lower-cased byte pair of the haystack in a 1024-bit filter built from the
+//! patterns' first two bytes; only a hit compares patterns. Typical headers
+//! ("Yealink SIP-T46S 66.86.0.15") cost one table lookup per byte.
+
+/// Case-insensitive substring search for a fixed set of patterns.
+#[derive(Clone, Debug, Default)]
+pub struct SubstringSet {
+    /// Lower-cased patterns, non-empty.
+    patterns: Vec<Box<[u8]>>,
+    /// Bit `pair_bit(a, b)` set when some pattern starts with `a b`.
+    first_pairs: [u64; 16],
+    /// Some pattern is a single byte (then the pair filter cannot be used).
+    has_single: bool,
+}
+
+fn pair_bit(a: u8, b: u8) -> usize {
+    // Bytes are already lower-cased; mix so that letters spread over bits.
+    ((a as usize).wrapping_mul(31) ^ (b as usize).wrapping_mul(7)) & 1023
+}
+
+impl SubstringSet {
+    pub fn new<S: AsRef<[u8]>>(patterns: &[S]) -> SubstringSet {
+        let mut set = SubstringSet::default();
+        for p in patterns {
+            let p = p.as_ref();
+            if p.is_empty() {
+                continue;
+            }
+            let lower: Box<[u8]> = p.iter().map(|b| b.to_ascii_lowercase()).collect();
+            if lower.len() == 1 {
+                set.has_single = true;
+            } else {
+                let bit = pair_bit(lower[0], lower[1]);
+                set.first_pairs[bit / 64] |= 1 << (bit % 64);
+            }
+            set.patterns.push(lower);
+        }
+        set
+    }
+
+    /// The first pattern found anywhere in `hay`, ignoring ASCII case.
+    pub fn find_in(&self, hay: &[u8]) -> Option<&[u8]> {
+        if self.patterns.is_empty() || hay.is_empty() {
+            return None;
+        }
+        if self.has_single {
+            return self.slow_find(hay);
+        }
+        for i in 0..hay.len().saturating_sub(1) {
+            let bit = pair_bit(hay[i].to_ascii_lowercase(), hay[i + 1].to_ascii_lowercase());
+            if self.first_pairs[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
+            for p in &self.patterns {
+                if starts_with_ignore_case(&hay[i..], p) {
+                    return Some(p);
+                }
+            }
+        }
+        None
+    }
+
+    fn slow_find(&self, hay: &[u8]) -> Option<&[u8]> {
+        (0..hay.len()).find_map(|i| {
+            self.patterns
+                .iter()
+                .find(|p| starts_with_ignore_case(&hay[i..], p))
+                .map(|p| &p[..])
+        })
+    }
+}
+
+/// `hay` starts with the lower-case `lower_pat`, ignoring ASCII case.
+fn starts_with_ignore_case(hay: &[u8], lower_pat: &[u8]) -> bool {
+    hay.len() >= lower_pat.len()
+        && hay
+            .iter()
+            .zip(lower_pat)
+            .all(|(h, p)| h.to_ascii_lowercase() == *p)
+}
+
+/// Exact (case-sensitive) substring: knock secrets are secrets, and the
+/// classic iptables `string` knock they replace is case-sensitive too.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return false;
+    }
+    let first = needle[0];
+    let last_start = hay.len() - needle.len();
+    let mut i = 0;
+    while i <= last_start {
+        match hay[i..=last_start].iter().position(|b| *b == first) {
+            None => return false,
+            Some(p) => {
+                i += p;
+                if &hay[i..i + needle.len()] == needle {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
+}
+
+/// A host name compared to a configured (lower-case, no trailing dot)
+/// domain: ASCII case-insensitive, a single trailing dot (FQDN form)
+/// ignored.
+pub fn host_is(host: &[u8], lower_domain: &[u8]) -> bool {
+    let host = host.strip_suffix(b".").unwrap_or(host);
+    host.eq_ignore_ascii_case(lower_domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanner_set_finds_any_case_anywhere() {
+        let set = SubstringSet::new(&["friendly-scanner", "sipvicious", "iWar"]);
+        assert_eq!(
+            set.find_in(b"friendly-scanner"),
+            Some(&b"friendly-scanner"[..])
+        );
+        assert_eq!(set.find_in(b"X SIPVicious 0.3"), Some(&b"sipvicious"[..]));
+        assert_eq!(set.find_in(b"iwar-1.0"), Some(&b"iwar"[..]));
+        assert_eq!(set.find_in(b"Yealink SIP-T46S 66.86.0.15"), None);
+        assert_eq!(set.find_in(b"friendly-scanne"), None);
+        assert_eq!(set.find_in(b""), None);
+        assert_eq!(SubstringSet::new::<&str>(&[]).find_in(b"anything"), None);
+    }
+
+    #[test]
+    fn single_byte_patterns_still_match() {
+        let set = SubstringSet::new(&["Z"]);
+        assert!(set.find_in(b"abz").is_some());
+        assert!(set.find_in(b"abc").is_none());
+    }
+
+    #[test]
+    fn knock_is_exact_substring() {
+        assert!(contains(b"\"knock-7f3a\" Alice", b"knock-7f3a"));
+        assert!(!contains(b"KNOCK-7F3A", b"knock-7f3a"));
+        assert!(contains(b"aaab", b"aab"));
+        assert!(!contains(b"ab", b"abc"));
+        assert!(!contains(b"abc", b""));
+    }
+
+    #[test]
+    fn domains_ignore_case_and_trailing_dot() {
+        assert!(host_is(b"PBX.Example.Test", b"pbx.example.test"));
+        assert!(host_is(b"pbx.example.test.", b"pbx.example.test"));
+        assert!(!host_is(b"pbx.example.test.evil", b"pbx.example.test"));
+        assert!(!host_is(b"198.51.100.1", b"pbx.example.test"));
+    }
+}

@@ -1,0 +1,932 @@
+//! One refresh run: for every configured country and family, get a new
+//! zone (primary source, then the fallback), judge it, keep it, and load
+//! the union into the kernel.
+//!
+//! The rules that keep a router safe live here and nowhere else:
+//! * a body that is not a zone never replaces a good copy;
+//! * a zone that shrank by more than half is held back unless forced
+//!   (a half-published upstream file looks exactly like that);
+//! * in allow mode the kernel set is replaced only when every listed
+//!   country has a zone, so a failed download never locks everyone out.
+//!
+//! I/O goes through [`ZoneSource`] (network) and [`GeoSets`] (kernel); the
+//! clock is a parameter. Storage is the state directory.
+
+use std::fmt;
+use std::fs;
+use std::io::BufReader;
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+
+use super::codec;
+use super::fetch::{Conditional, FetchError, Fetched, ZoneSource};
+use super::parse::{parse_zone, ParseError, Parsed, ZoneNet};
+use super::store::{self, Family, Record};
+use crate::config::{Geo, GeoMode};
+
+/// The kernel side: replaces the geo sets in one go. Implemented for every
+/// [`crate::firewall::Firewall`] backend; tests use a recorder.
+pub trait GeoSets {
+    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String>;
+}
+
+/// How often and how patiently one URL is tried.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    /// Wait before the second attempt; doubled for each further one.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 3,
+            backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What happened to one zone in this run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// New content accepted and stored.
+    Updated {
+        entries: usize,
+        before: Option<usize>,
+        source: &'static str,
+    },
+    /// The source sent the same content we had (not rewritten on flash).
+    Same {
+        entries: usize,
+        source: &'static str,
+    },
+    /// The source answered 304 Not Modified.
+    NotModified { entries: usize },
+    /// Shrank by more than half: the old copy stays (use --force).
+    HeldBack { kept: usize, offered: usize },
+    /// No source worked; `kept` is the stored copy still in use.
+    Failed { error: String, kept: Option<usize> },
+}
+
+#[derive(Clone, Debug)]
+pub struct ZoneReport {
+    pub cc: String,
+    pub family: Family,
+    pub outcome: Outcome,
+    /// Rejected lines of the accepted body, with the first one.
+    pub rejected: u64,
+    pub first_rejected: Option<(u64, String)>,
+    /// Failures of sources that were tried before the one that worked.
+    pub warnings: Vec<String>,
+}
+
+impl ZoneReport {
+    pub fn ok(&self) -> bool {
+        !matches!(
+            self.outcome,
+            Outcome::HeldBack { .. } | Outcome::Failed { .. }
+        )
+    }
+}
+
+impl fmt::Display for ZoneReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: ", self.cc, self.family.as_str())?;
+        match &self.outcome {
+            Outcome::Updated { entries, before: Some(b), source } => {
+                write!(f, "updated from {source}: {entries} prefixes (was {b})")?
+            }
+            Outcome::Updated { entries, before: None, source } => {
+                write!(f, "new from {source}: {entries} prefixes")?
+            }
+            Outcome::Same { entries, source } => write!(f, "unchanged at {source}: {entries} prefixes")?,
+            Outcome::NotModified { entries } => write!(f, "not modified: {entries} prefixes")?,
+            Outcome::HeldBack { kept, offered } => write!(
+                f,
+                "HELD BACK: the new zone has {offered} prefixes against {kept} before (shrank by more \
+                 than half); keeping the old one — run `sipwall zones refresh --force` to accept it"
+            )?,
+            Outcome::Failed { error, kept: Some(k) } => {
+                write!(f, "FAILED: {error}; keeping the stored zone ({k} prefixes)")?
+            }
+            Outcome::Failed { error, kept: None } => write!(f, "FAILED: {error}; no stored zone")?,
+        }
+        if self.rejected > 0 {
+            write!(f, "; {} lines rejected", self.rejected)?;
+            if let Some((no, text)) = &self.first_rejected {
+                write!(f, " (first: line {no} '{text}')")?;
+            }
+        }
+        for w in &self.warnings {
+            write!(f, "; {w}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RefreshReport {
+    pub zones: Vec<ZoneReport>,
+    /// Prefixes handed to the kernel (IPv4, IPv6), if it was loaded.
+    pub loaded: Option<(usize, usize)>,
+    /// Why the kernel was not loaded or the load failed.
+    pub load_error: Option<String>,
+    /// Problems writing the state directory (the kernel may still be fine).
+    pub storage_errors: Vec<String>,
+}
+
+impl RefreshReport {
+    /// Every zone current and the kernel loaded: exit status 0.
+    pub fn ok(&self) -> bool {
+        self.zones.iter().all(ZoneReport::ok)
+            && self.load_error.is_none()
+            && self.storage_errors.is_empty()
+    }
+}
+
+/// Everything one run needs besides the two I/O seams.
+pub struct Refresh<'a> {
+    pub geo: &'a Geo,
+    pub state_dir: &'a Path,
+    pub force: bool,
+    /// Unix seconds.
+    pub now: u64,
+    pub retry: RetryPolicy,
+}
+
+impl Refresh<'_> {
+    pub fn run(&self, src: &mut dyn ZoneSource, sets: &mut dyn GeoSets) -> RefreshReport {
+        let dir = store::zones_dir(self.state_dir);
+        let old = store::read_status(&dir);
+        let mut report = RefreshReport::default();
+        let mut records = Vec::new();
+        let mut all4: Vec<Ipv4Net> = Vec::new();
+        let mut all6: Vec<Ipv6Net> = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for cc in &self.geo.countries {
+            let (r4, n4) = self.one::<Ipv4Net>(&dir, cc, &old, src, &mut report);
+            let (r6, n6) = self.one::<Ipv6Net>(&dir, cc, &old, src, &mut report);
+            records.push(r4);
+            records.push(r6);
+            match n4 {
+                Some(n) => all4.extend(n),
+                None => missing.push(format!("{cc} v4")),
+            }
+            match n6 {
+                Some(n) => all6.extend(n),
+                None => missing.push(format!("{cc} v6")),
+            }
+        }
+        if let Err(e) = store::write_status(&dir, &records) {
+            report.storage_errors.push(format!(
+                "cannot write {}: {e}",
+                dir.join("status").display()
+            ));
+        }
+        prune(&dir, &self.geo.countries, &mut report);
+        load(self.geo, all4, all6, &missing, sets, &mut report);
+        report
+    }
+
+    fn one<N: Kept>(
+        &self,
+        dir: &Path,
+        cc: &str,
+        old: &[Record],
+        src: &mut dyn ZoneSource,
+        report: &mut RefreshReport,
+    ) -> (Record, Option<Vec<N>>) {
+        let mut rec = old
+            .iter()
+            .find(|r| r.cc == *cc && r.family == Some(N::KIND))
+            .cloned()
+            .unwrap_or_else(|| Record {
+                cc: cc.to_string(),
+                family: Some(N::KIND),
+                ..Record::default()
+            });
+        let mut warnings = Vec::new();
+        let stored = match N::read(dir, cc) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(format!("stored copy unusable: {e}"));
+                None
+            }
+        };
+        if stored.is_none() {
+            rec.etag = None;
+            rec.last_modified = None;
+        }
+        let sources: [(&'static str, &str); 2] = [
+            ("primary", N::url(self.geo, false)),
+            ("fallback", N::url(self.geo, true)),
+        ];
+        let mut outcome = None;
+        let mut result = None;
+        let mut rejected = (0, None);
+        for (name, template) in sources {
+            if template.is_empty() {
+                continue;
+            }
+            let url = template.replace("{cc}", cc);
+            let cond = if rec.source == name {
+                Conditional {
+                    etag: rec.etag.as_deref(),
+                    last_modified: rec.last_modified.as_deref(),
+                }
+            } else {
+                Conditional::default()
+            };
+            match self.attempt::<N>(src, &url, cond) {
+                Ok(None) if stored.is_none() => {
+                    warnings.push(format!(
+                        "{name} {url}: answered 304 Not Modified but no copy is stored"
+                    ));
+                }
+                Ok(None) => {
+                    let entries = stored.as_ref().map(Vec::len).unwrap_or(0);
+                    rec.fetched = Some(self.now);
+                    rec.error = None;
+                    outcome = Some(Outcome::NotModified { entries });
+                    result = stored.clone();
+                    break;
+                }
+                Ok(Some((parsed, etag, last_modified))) => {
+                    rejected = (parsed.rejected, parsed.first_rejected.clone());
+                    let (o, nets) = self.accept(
+                        dir,
+                        cc,
+                        name,
+                        parsed,
+                        etag,
+                        last_modified,
+                        &stored,
+                        &mut rec,
+                        report,
+                    );
+                    outcome = Some(o);
+                    result = nets;
+                    break;
+                }
+                Err(e) => warnings.push(format!("{name} {url}: {e}")),
+            }
+        }
+        let outcome = match outcome {
+            Some(o) => o,
+            None => {
+                let error = if warnings.is_empty() {
+                    "no source URL configured".to_string()
+                } else {
+                    warnings.join("; ")
+                };
+                warnings.clear();
+                rec.error = Some(error.clone());
+                result = stored.clone();
+                Outcome::Failed {
+                    error,
+                    kept: stored.as_ref().map(Vec::len),
+                }
+            }
+        };
+        if let Some(r) = &result {
+            rec.entries = r.len() as u64;
+        } else {
+            rec.entries = 0;
+        }
+        report.zones.push(ZoneReport {
+            cc: cc.to_string(),
+            family: N::KIND,
+            outcome,
+            rejected: rejected.0,
+            first_rejected: rejected.1,
+            warnings,
+        });
+        (rec, result)
+    }
+
+    /// Tries one URL with retries. `Ok(None)`: not modified.
+    #[allow(clippy::type_complexity)]
+    fn attempt<N: Kept>(
+        &self,
+        src: &mut dyn ZoneSource,
+        url: &str,
+        cond: Conditional<'_>,
+    ) -> Result<Option<(Parsed<N>, Option<String>, Option<String>)>, String> {
+        let attempts = self.retry.attempts.max(1);
+        let mut wait = self.retry.backoff;
+        let mut last = String::new();
+        for n in 1..=attempts {
+            let err = match src.get(url, cond) {
+                Ok(Fetched::NotModified) => return Ok(None),
+                Ok(Fetched::Body {
+                    body,
+                    etag,
+                    last_modified,
+                }) => {
+                    match parse_zone::<N>(BufReader::with_capacity(16 * 1024, body)) {
+                        Ok(p) => return Ok(Some((p, etag, last_modified))),
+                        Err(e) => {
+                            // A cut or stalled body may work next time; a
+                            // page that is not a zone will not.
+                            let retry = matches!(&e, ParseError::Truncated { .. })
+                                || matches!(&e, ParseError::Read(m) if !m.contains("limit"));
+                            FetchError {
+                                retry,
+                                message: e.to_string(),
+                            }
+                        }
+                    }
+                }
+                Err(e) => e,
+            };
+            last = if n > 1 {
+                format!("{} (after {n} attempts)", err.message)
+            } else {
+                err.message
+            };
+            if !err.retry || n == attempts {
+                break;
+            }
+            src.pause(wait);
+            wait = wait.saturating_mul(2);
+        }
+        Err(last)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn accept<N: Kept>(
+        &self,
+        dir: &Path,
+        cc: &str,
+        source: &'static str,
+        parsed: Parsed<N>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        stored: &Option<Vec<N>>,
+        rec: &mut Record,
+        report: &mut RefreshReport,
+    ) -> (Outcome, Option<Vec<N>>) {
+        let offered = parsed.nets.len();
+        if let Some(old) = stored {
+            if !self.force && offered.saturating_mul(2) < old.len() {
+                rec.error = Some(format!(
+                    "held back: {source} offered {offered} prefixes against {} stored; \
+                     run `sipwall zones refresh --force` to accept",
+                    old.len()
+                ));
+                return (
+                    Outcome::HeldBack {
+                        kept: old.len(),
+                        offered,
+                    },
+                    Some(old.clone()),
+                );
+            }
+        }
+        let path = store::zone_path(dir, cc, N::KIND);
+        let changed = match store::write_if_changed(&path, &N::encode(&parsed.nets)) {
+            Ok(c) => c,
+            Err(e) => {
+                report
+                    .storage_errors
+                    .push(format!("cannot write {}: {e}", path.display()));
+                true
+            }
+        };
+        let same = stored.as_ref() == Some(&parsed.nets);
+        rec.fetched = Some(self.now);
+        if !same || rec.changed.is_none() {
+            rec.changed = Some(self.now);
+        }
+        rec.source = source.to_string();
+        rec.etag = etag;
+        rec.last_modified = last_modified;
+        rec.rejected = parsed.rejected;
+        rec.error = None;
+        let outcome = if same && !changed {
+            Outcome::Same {
+                entries: offered,
+                source,
+            }
+        } else {
+            Outcome::Updated {
+                entries: offered,
+                before: stored.as_ref().map(Vec::len),
+                source,
+            }
+        };
+        (outcome, Some(parsed.nets))
+    }
+}
+
+/// Merges the zones and replaces the kernel sets, unless that would lock
+/// everyone out (allow mode with a zone missing or nothing at all).
+fn load(
+    geo: &Geo,
+    mut v4: Vec<Ipv4Net>,
+    mut v6: Vec<Ipv6Net>,
+    missing: &[String],
+    sets: &mut dyn GeoSets,
+    report: &mut RefreshReport,
+) {
+    v4 = Ipv4Net::aggregate(&v4);
+    v6 = Ipv6Net::aggregate(&v6);
+    if geo.mode == GeoMode::Allow {
+        if !missing.is_empty() {
+            report.load_error = Some(format!(
+                "allow mode: no zone for {}; the kernel's country sets were left as they were so \
+                 nobody is locked out — fix the download (see above) and run `sipwall zones refresh`",
+                missing.join(", ")
+            ));
+            return;
+        }
+        if v4.is_empty() && v6.is_empty() {
+            report.load_error = Some(
+                "allow mode with no country listed in geo.countries: refusing to allow nobody"
+                    .into(),
+            );
+            return;
+        }
+    }
+    match sets.set_geo(&v4, &v6) {
+        Ok(()) => report.loaded = Some((v4.len(), v6.len())),
+        Err(e) => {
+            report.load_error = Some(format!(
+                "loading the country sets into the kernel failed: {e}"
+            ))
+        }
+    }
+}
+
+/// Removes stored zones of countries no longer configured (flash space).
+fn prune(dir: &Path, countries: &[String], report: &mut RefreshReport) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(_) => return,
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = match name
+            .strip_suffix(".v4")
+            .or_else(|| name.strip_suffix(".v6"))
+        {
+            Some(s) => s,
+            None => continue,
+        };
+        if !countries.iter().any(|c| c == stem) {
+            if let Err(e) = fs::remove_file(entry.path()) {
+                report
+                    .storage_errors
+                    .push(format!("cannot remove {}: {e}", entry.path().display()));
+            }
+        }
+    }
+}
+
+/// Reads the stored zones of every configured country and loads them, so
+/// the router protects itself at boot before any download. Allow mode
+/// with a country missing loads nothing and says so (the caller decides
+/// whether the allow rule may be active).
+pub fn load_stored_into(
+    geo: &Geo,
+    state_dir: &Path,
+    sets: &mut dyn GeoSets,
+) -> Result<(usize, usize), String> {
+    let dir = store::zones_dir(state_dir);
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    let mut missing = Vec::new();
+    let mut problems = Vec::new();
+    for cc in &geo.countries {
+        match store::read_v4(&dir, cc) {
+            Ok(Some(n)) => v4.extend(n),
+            Ok(None) => missing.push(format!("{cc} v4")),
+            Err(e) => {
+                problems.push(e);
+                missing.push(format!("{cc} v4"));
+            }
+        }
+        match store::read_v6(&dir, cc) {
+            Ok(Some(n)) => v6.extend(n),
+            Ok(None) => missing.push(format!("{cc} v6")),
+            Err(e) => {
+                problems.push(e);
+                missing.push(format!("{cc} v6"));
+            }
+        }
+    }
+    let mut report = RefreshReport::default();
+    load(geo, v4, v6, &missing, sets, &mut report);
+    match (report.loaded, report.load_error) {
+        (Some(counts), None) if missing.is_empty() => Ok(counts),
+        (Some(_), None) => {
+            Err(format!(
+            "loaded the stored zones but none is stored yet for {}{}; run `sipwall zones refresh`",
+            missing.join(", "),
+            if problems.is_empty() { String::new() } else { format!(" ({})", problems.join("; ")) }
+        ))
+        }
+        (_, Some(e)) => Err(if problems.is_empty() {
+            e
+        } else {
+            format!("{e} ({})", problems.join("; "))
+        }),
+        (None, None) => Err("nothing loaded".into()),
+    }
+}
+
+/// Per-family storage and configuration hooks for the generic code above.
+trait Kept: ZoneNet + PartialEq {
+    const KIND: Family;
+    fn encode(nets: &[Self]) -> Vec<u8>;
+    fn read(dir: &Path, cc: &str) -> Result<Option<Vec<Self>>, String>;
+    fn url(geo: &Geo, fallback: bool) -> &str;
+}
+
+impl Kept for Ipv4Net {
+    const KIND: Family = Family::V4;
+    fn encode(nets: &[Self]) -> Vec<u8> {
+        codec::encode_v4(nets)
+    }
+    fn read(dir: &Path, cc: &str) -> Result<Option<Vec<Self>>, String> {
+        store::read_v4(dir, cc)
+    }
+    fn url(geo: &Geo, fallback: bool) -> &str {
+        if fallback {
+            &geo.fallback_ipv4_url
+        } else {
+            &geo.ipv4_url
+        }
+    }
+}
+
+impl Kept for Ipv6Net {
+    const KIND: Family = Family::V6;
+    fn encode(nets: &[Self]) -> Vec<u8> {
+        codec::encode_v6(nets)
+    }
+    fn read(dir: &Path, cc: &str) -> Result<Option<Vec<Self>>, String> {
+        store::read_v6(dir, cc)
+    }
+    fn url(geo: &Geo, fallback: bool) -> &str {
+        if fallback {
+            &geo.fallback_ipv6_url
+        } else {
+            &geo.ipv6_url
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Canned answers per URL, consumed in order (the last one repeats).
+    #[derive(Default)]
+    struct Canned {
+        answers: HashMap<String, Vec<Answer>>,
+        calls: Vec<(String, Option<String>)>,
+        pauses: Vec<Duration>,
+    }
+
+    #[derive(Clone)]
+    enum Answer {
+        Body(&'static str, Option<&'static str>),
+        NotModified,
+        Fail(bool),
+        CutBody(&'static str),
+    }
+
+    struct Cut(std::io::Cursor<&'static [u8]>);
+    impl std::io::Read for Cut {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(b)? {
+                0 => Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed early",
+                )),
+                n => Ok(n),
+            }
+        }
+    }
+
+    impl Canned {
+        fn on(&mut self, url: &str, a: Vec<Answer>) {
+            self.answers.insert(url.to_string(), a);
+        }
+    }
+
+    impl ZoneSource for Canned {
+        fn get(&mut self, url: &str, cond: Conditional<'_>) -> Result<Fetched, FetchError> {
+            self.calls
+                .push((url.to_string(), cond.etag.map(str::to_string)));
+            let list = self.answers.get_mut(url);
+            let a = match list {
+                Some(l) if l.len() > 1 => l.remove(0),
+                Some(l) if l.len() == 1 => l[0].clone(),
+                _ => Answer::Fail(false),
+            };
+            match a {
+                Answer::Body(b, etag) => Ok(Fetched::Body {
+                    body: Box::new(b.as_bytes()),
+                    etag: etag.map(str::to_string),
+                    last_modified: None,
+                }),
+                Answer::CutBody(b) => Ok(Fetched::Body {
+                    body: Box::new(Cut(std::io::Cursor::new(b.as_bytes()))),
+                    etag: None,
+                    last_modified: None,
+                }),
+                Answer::NotModified => Ok(Fetched::NotModified),
+                Answer::Fail(retry) => Err(FetchError {
+                    retry,
+                    message: if retry {
+                        "HTTP 503".into()
+                    } else {
+                        "HTTP 404".into()
+                    },
+                }),
+            }
+        }
+        fn pause(&mut self, d: Duration) {
+            self.pauses.push(d);
+        }
+    }
+
+    #[derive(Default)]
+    struct Kernel {
+        loads: Vec<(Vec<Ipv4Net>, Vec<Ipv6Net>)>,
+        fail: bool,
+    }
+    impl GeoSets for Kernel {
+        fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String> {
+            if self.fail {
+                return Err("netlink: Message too long".into());
+            }
+            self.loads.push((v4.to_vec(), v6.to_vec()));
+            Ok(())
+        }
+    }
+
+    fn geo(mode: GeoMode, ccs: &[&str]) -> Geo {
+        Geo {
+            enabled: true,
+            mode,
+            countries: ccs.iter().map(|s| s.to_string()).collect(),
+            schedule: "@random 4 * * *".into(),
+            ipv4_url: "p4/{cc}".into(),
+            ipv6_url: "p6/{cc}".into(),
+            fallback_ipv4_url: "f4/{cc}".into(),
+            fallback_ipv6_url: "f6/{cc}".into(),
+        }
+    }
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("sw-zref-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    const V4_BIG: &str = "198.51.100.0/26\n198.51.100.128/26\n203.0.113.0/26\n203.0.113.128/26\n";
+    const V4_SMALL: &str = "198.51.100.0/26\n";
+    const V6: &str = "2001:db8:1::/48\n";
+
+    fn run(g: &Geo, d: &Path, force: bool, src: &mut Canned, k: &mut Kernel) -> RefreshReport {
+        let r = Refresh {
+            geo: g,
+            state_dir: d,
+            force,
+            now: 1_000,
+            retry: RetryPolicy {
+                attempts: 3,
+                backoff: Duration::from_millis(100),
+            },
+        };
+        r.run(src, k)
+    }
+
+    #[test]
+    fn block_mode_happy_path_then_not_modified() {
+        let d = dir("happy");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on(
+            "p4/xa",
+            vec![Answer::Body(V4_BIG, Some("\"e1\"")), Answer::NotModified],
+        );
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(rep.loaded, Some((4, 1)));
+        assert!(store::zone_path(&store::zones_dir(&d), "xa", Family::V4).is_file());
+        // second run: conditional request, 304, same kernel content
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(rep.zones[0].outcome, Outcome::NotModified { entries: 4 });
+        assert_eq!(
+            src.calls[2],
+            ("p4/xa".to_string(), Some("\"e1\"".to_string()))
+        );
+        assert_eq!(k.loads.len(), 2);
+        assert_eq!(k.loads[0], k.loads[1]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn primary_down_uses_fallback_after_retries_with_backoff() {
+        let d = dir("fallback");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Fail(true)]);
+        src.on("f4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert!(matches!(
+            rep.zones[0].outcome,
+            Outcome::Updated {
+                source: "fallback",
+                ..
+            }
+        ));
+        assert_eq!(
+            src.pauses,
+            vec![Duration::from_millis(100), Duration::from_millis(200)]
+        );
+        assert!(
+            rep.zones[0]
+                .to_string()
+                .contains("HTTP 503 (after 3 attempts)"),
+            "{}",
+            rep.zones[0]
+        );
+        let st = store::read_status(&store::zones_dir(&d));
+        assert_eq!(st[0].source, "fallback");
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_404_is_not_retried() {
+        let d = dir("404");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(!rep.ok());
+        assert!(src.pauses.is_empty());
+        // block mode: what we have is still loaded (blocking less locks nobody out)
+        assert_eq!(rep.loaded, Some((0, 1)));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn shrink_is_held_back_unless_forced() {
+        let d = dir("shrink");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on(
+            "p4/xa",
+            vec![
+                Answer::Body(V4_BIG, Some("\"e1\"")),
+                Answer::Body(V4_SMALL, Some("\"e2\"")),
+            ],
+        );
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(!rep.ok());
+        assert_eq!(
+            rep.zones[0].outcome,
+            Outcome::HeldBack {
+                kept: 4,
+                offered: 1
+            }
+        );
+        assert_eq!(k.loads.last().map(|l| l.0.len()), Some(4));
+        let st = store::read_status(&store::zones_dir(&d));
+        assert!(st[0].error.as_deref().unwrap_or("").contains("--force"));
+        // the held-back body's etag was not remembered: next run re-downloads
+        assert_eq!(st[0].etag.as_deref(), Some("\"e1\""));
+        let rep = run(&g, &d, true, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(k.loads.last().map(|l| l.0.len()), Some(1));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn faults_keep_the_previous_zone() {
+        let d = dir("faults");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut k = Kernel::default();
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let stored = fs::read(store::zone_path(&store::zones_dir(&d), "xa", Family::V4)).unwrap();
+        for fault in [
+            Answer::Body("<html><body>503</body></html>\n", None),
+            Answer::Body("", None),
+            Answer::CutBody("198.51.100.0/24\n203.0"),
+            Answer::Fail(false),
+        ] {
+            let mut src = Canned::default();
+            src.on("p4/xa", vec![fault.clone()]);
+            src.on("f4/xa", vec![fault]);
+            src.on("p6/xa", vec![Answer::Body(V6, None)]);
+            let rep = run(&g, &d, false, &mut src, &mut k);
+            assert!(!rep.ok());
+            assert!(
+                matches!(rep.zones[0].outcome, Outcome::Failed { kept: Some(4), .. }),
+                "{rep:?}"
+            );
+            assert_eq!(
+                fs::read(store::zone_path(&store::zones_dir(&d), "xa", Family::V4)).unwrap(),
+                stored
+            );
+            assert_eq!(k.loads.last().map(|l| l.0.len()), Some(4));
+        }
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn allow_mode_never_loads_with_a_zone_missing() {
+        let d = dir("allow");
+        let g = geo(GeoMode::Allow, &["xa", "xb"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        src.on("p6/xb", vec![Answer::Body("2001:db8:2::/48\n", None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(k.loads.is_empty(), "allow mode loaded with xb v4 missing");
+        let e = rep.load_error.unwrap();
+        assert!(e.contains("xb v4") && e.contains("locked out"), "{e}");
+        // once xb appears, the union is loaded
+        src.on("p4/xb", vec![Answer::Body("203.0.113.0/24\n", None)]);
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(k.loads.len(), 1);
+        assert_eq!(k.loads[0].1.len(), 2);
+        // and a later total failure keeps using the stored zones
+        let mut down = Canned::default();
+        let rep = run(&g, &d, false, &mut down, &mut k);
+        assert!(!rep.ok());
+        assert_eq!(k.loads.len(), 2);
+        assert_eq!(k.loads[0], k.loads[1]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn load_stored_at_boot_and_kernel_errors_are_reported() {
+        let d = dir("boot");
+        let g = geo(GeoMode::Allow, &["xa"]);
+        let mut k = Kernel::default();
+        assert!(load_stored_into(&g, &d, &mut k).is_err());
+        assert!(k.loads.is_empty());
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let mut boot = Kernel::default();
+        assert_eq!(load_stored_into(&g, &d, &mut boot), Ok((4, 1)));
+        let mut broken = Kernel {
+            fail: true,
+            ..Kernel::default()
+        };
+        let rep = run(&g, &d, false, &mut src, &mut broken);
+        assert!(rep.load_error.unwrap().contains("Message too long"));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn removed_countries_are_pruned_from_storage() {
+        let d = dir("prune");
+        let mut src = Canned::default();
+        for cc in ["xa", "xb"] {
+            src.on(&format!("p4/{cc}"), vec![Answer::Body(V4_BIG, None)]);
+            src.on(&format!("p6/{cc}"), vec![Answer::Body(V6, None)]);
+        }
+        let mut k = Kernel::default();
+        assert!(run(
+            &geo(GeoMode::Block, &["xa", "xb"]),
+            &d,
+            false,
+            &mut src,
+            &mut k
+        )
+        .ok());
+        assert!(run(&geo(GeoMode::Block, &["xa"]), &d, false, &mut src, &mut k).ok());
+        let zd = store::zones_dir(&d);
+        assert!(store::zone_path(&zd, "xa", Family::V4).is_file());
+        assert!(!store::zone_path(&zd, "xb", Family::V4).exists());
+        let _ = fs::remove_dir_all(&d);
+    }
+}
