@@ -11,6 +11,8 @@
 
 #[path = "../tests/zones_support/fixture.rs"]
 mod fixture;
+#[path = "../tests/zones_support/mod.rs"]
+mod zones_support;
 
 use std::time::{Duration, Instant};
 
@@ -127,4 +129,65 @@ fn main() {
         size6 as f64 / v6.len() as f64,
         v6_text.len() as f64 / v6.len() as f64,
     );
+    end_to_end(&v4_text, &v6_text);
+}
+
+/// `sipwall zones refresh --stats` (the release binary) against a zone
+/// server on loopback: download, parse, aggregate, compare and store, as
+/// cron runs it. Prints its wall time and its own peak RSS (VmHWM).
+fn end_to_end(v4_text: &str, v6_text: &str) {
+    use zones_support::{zone_reply, Server};
+    let dir = std::env::temp_dir().join(format!("sw-zbench-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let server = Server::http();
+    server.route("/4/us.zone", zone_reply(v4_text, Some("\"v4\"")));
+    server.route("/6/us.zone", zone_reply(v6_text, Some("\"v6\"")));
+    let cfg = dir.join("sipwall.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[sipwall]\nstate_dir = \"{}\"\nrun_dir = \"{}\"\n[geo]\nenabled = true\ncountry = [\"us\"]\n\
+             ipv4_url = \"{}\"\nipv6_url = \"{}\"\n",
+            dir.join("state").display(),
+            dir.join("run").display(),
+            server.url("http", "/4/{cc}.zone"),
+            server.url("http", "/6/{cc}.zone"),
+        ),
+    )
+    .expect("config");
+    let bin = env!("CARGO_BIN_EXE_sipwall");
+    let run = |label: &str| {
+        let started = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(["zones", "refresh", "--stats", "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run sipwall");
+        let took = started.elapsed();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let hwm = text
+            .lines()
+            .find(|l| l.starts_with("stats:"))
+            .unwrap_or("stats: ?")
+            .to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!(
+            "| `zones refresh` {label} | {} | {} |",
+            ms(took),
+            hwm.trim_start_matches("stats: ")
+        );
+    };
+    println!("| end to end (release binary) | wall | sipwall's own figures |");
+    println!("|---|---|---|");
+    run("first download (store written)");
+    run("again, 304 Not Modified");
+    server.route("/4/us.zone", zone_reply(v4_text, None));
+    server.route("/6/us.zone", zone_reply(v6_text, None));
+    run("again, full body, unchanged (no write)");
+    let _ = std::fs::remove_dir_all(&dir);
 }

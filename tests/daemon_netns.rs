@@ -43,6 +43,12 @@ impl Sipwall {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    fn signal(&self, sig: i32) {
+        let c = self.child.as_ref().expect("running");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(c.id() as i32, sig) };
+    }
+
     /// Sends `sig` and waits for the exit status.
     fn stop(&mut self, sig: i32) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("running");
@@ -124,20 +130,23 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     std::fs::create_dir_all(&dir).unwrap();
     let run_dir = dir.join("run");
     let config = dir.join("sipwall.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sipwall]\nenabled = true\nmode = \"host\"\nbackend = \"iptables\"\n\
+    let write_config = |extra_domain: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[sipwall]\nenabled = true\nmode = \"host\"\nbackend = \"iptables\"\n\
              udp_port = [5060]\ntcp_port = []\ntls_port = []\nqueue = 5060\n\
              lan = [\"192.168.77.0/24\"]\nstate_dir = \"{}\"\nrun_dir = \"{}\"\nlog_level = 2\n\n\
-             [[domain]]\nhost = \"{DOMAIN}\"\n\n\
+             [[domain]]\nhost = \"{DOMAIN}\"\n\n{extra_domain}\
              # one client sends thousands of new flows below: no flood ban\n\
              [ratelimit]\nrate = 10000\nburst = 10000\n",
-            dir.join("state").display(),
-            run_dir.display()
-        ),
-    )
-    .unwrap();
+                dir.join("state").display(),
+                run_dir.display()
+            ),
+        )
+        .unwrap()
+    };
+    write_config("");
     // A real host already uses its filter tables; iptables-nft creates the
     // built-in chains on first use and they outlive any rule. Create them up
     // front so the comparison below is about sipwall's own chains, rules and
@@ -218,6 +227,46 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
         rss_kib(pid)
     );
     assert_eq!(through, sent, "new flows were lost:\n{}", status(&run_dir));
+
+    // SIGHUP with a broken file keeps the running policy and says why; a
+    // good file takes effect without a restart.
+    std::fs::write(&config, "[sipwall]\nqueue = \"five\"\n").unwrap();
+    sw.signal(libc::SIGHUP);
+    assert!(
+        wait_for(5, || sw
+            .output()
+            .contains("reload failed, keeping the running configuration")),
+        "no word about the bad reload:\n{}",
+        sw.output()
+    );
+    let ok = ask(&pair.client, to, options(&format!("sip:{DOMAIN}"), 6), wait);
+    assert_eq!(
+        ok.as_deref(),
+        Some("SIP/2.0 200 OK"),
+        "policy lost after a bad reload"
+    );
+    write_config("[[domain]]\nhost = \"other.example.test\"\n\n");
+    let other = || {
+        ask(
+            &pair.client,
+            to,
+            options("sip:other.example.test", 7),
+            Duration::from_millis(700),
+        )
+    };
+    assert_eq!(other(), None, "a domain that is not configured passed");
+    sw.signal(libc::SIGHUP);
+    assert!(
+        wait_for(5, || sw.output().contains("configuration reloaded")),
+        "no reload:\n{}",
+        sw.output()
+    );
+    assert_eq!(
+        other().as_deref(),
+        Some("SIP/2.0 200 OK"),
+        "the reloaded domain does not pass"
+    );
+    write_config("");
 
     // A manual ban: the kernel drops the source before the queue.
     let (ok, out) = ctl(&run_dir, &["ban", CLIENT, "--for", "1h"]);

@@ -28,6 +28,7 @@ USAGE:
         per zone: prefixes, age, source, last error
     sipwall zones cron install|remove [--crontab PATH] [--config PATH]
         add (idempotently, random minute) or remove the refresh cron line;
+        install removes it while zones are off (geo.enabled 0 or no country);
         default crontab /etc/crontabs/root (OpenWrt) or /etc/cron.d/sipwall
 
 Exit status: 0 when every zone is current and loaded, 1 otherwise.
@@ -154,6 +155,12 @@ fn cron_cmd(mut args: Args) -> Result<(), String> {
         Some("install") => {
             let (c, cfg_path) = config(&mut args)?;
             args.finish()?;
+            if !c.geo.enabled || c.geo.countries.is_empty() {
+                // Nothing to refresh: no job waking the router every day.
+                let change = cron::remove(&path)?;
+                report_cron(&path, &change, false, "removed (country zones are off)");
+                return Ok(());
+            }
             let command = refresh_command(cfg_path.as_deref());
             let change = cron::install(&path, &c.geo.schedule, &command)?;
             report_cron(&path, &change, restart, "installed");

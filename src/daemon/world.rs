@@ -158,6 +158,7 @@ impl Daemon {
         d.restore_bans();
         d.push_allow();
         d.load_zones();
+        d.fetch_missing_zones();
         Ok(d)
     }
 
@@ -199,6 +200,13 @@ impl Daemon {
                 continue;
             };
             let effects = self.engine.ban(r.ip, secs, r.cause, now);
+            if effects.is_empty() {
+                self.log.info(&format!(
+                    "not restoring the ban of {}: it is trusted now (LAN or allowlist)",
+                    r.ip
+                ));
+                continue;
+            }
             for e in effects.iter() {
                 if let Effect::Ban { ip, secs, .. } = *e {
                     if let Err(e) = self.fw.ban(ip, secs) {
@@ -301,7 +309,16 @@ impl Daemon {
         if effects.is_empty() {
             return;
         }
-        let ctx = describe_sip(payload);
+        // In a flood of fresh sources nearly every packet brings a first
+        // drop; when the log has no room for it, skip the description too.
+        let only_drops = effects
+            .iter()
+            .all(|e| matches!(e, Effect::FirstDrop { .. } | Effect::WouldDrop { .. }));
+        let ctx = if only_drops && !self.log.has_budget(Kind::Drop, self.clock.now()) {
+            String::new()
+        } else {
+            describe_sip(payload)
+        };
         for e in effects.iter() {
             self.pending.push((*e, ctx.clone()));
         }
@@ -620,19 +637,19 @@ impl Daemon {
                 self.log.error(&format!(
                     "reload: cannot install the new firewall rules ({e}); the old rules stay"
                 ));
-            } else {
-                self.repush_kernel_state();
             }
         }
         self.log.set_level(new.global.log_level);
+        let geo_changed = new.geo != self.cfg.geo;
         self.cfg = new;
+        if geo_changed {
+            self.load_zones();
+            self.fetch_missing_zones();
+        }
         if hosts_changed {
             self.resolver = Resolver::start(host_names(&self.cfg), resolve::EVERY);
         }
         self.push_allow();
-        if reinstall {
-            self.load_zones();
-        }
         self.last_reload_error = None;
         let from = match &path {
             Some(p) => p.display().to_string(),
@@ -640,33 +657,6 @@ impl Daemon {
         };
         self.log
             .notice(&format!("configuration reloaded from {from}"));
-    }
-
-    /// After a fresh install the kernel sets are empty: put bans, doors and
-    /// the allow set back.
-    fn repush_kernel_state(&mut self) {
-        let now = self.now();
-        let bans: Vec<_> = self.engine.bans(now).collect();
-        for b in bans {
-            let secs = b
-                .until
-                .map(|u| (u.0.saturating_sub(now.0) / 1000).max(1) as u32);
-            if let Err(e) = self.fw.ban(b.ip, secs) {
-                self.counters.firewall_errors += 1;
-                self.log.error(&format!(
-                    "cannot re-add the ban of {} after reload: {e}",
-                    b.ip
-                ));
-            }
-        }
-        let doors: Vec<_> = self.doors.iter().map(|(ip, u)| (*ip, *u)).collect();
-        for (ip, until) in doors {
-            if until > now {
-                let secs = ((until.0 - now.0) / 1000).max(1) as u32;
-                let _ = self.fw.open_door(ip, secs);
-            }
-        }
-        self.allow_pushed = None;
     }
 
     /// Answers one control request.
@@ -748,6 +738,23 @@ impl Daemon {
                 self.log.error(&msg);
                 Value::object().with("ok", false).with("message", msg)
             }
+        }
+    }
+
+    /// A configured country without a stored zone is downloaded now, in the
+    /// background, instead of at the next scheduled refresh.
+    fn fetch_missing_zones(&mut self) {
+        let missing = crate::zones::missing(&self.cfg);
+        if missing.is_empty() {
+            return;
+        }
+        self.log.notice(&format!(
+            "country zones not stored yet ({}): downloading now",
+            missing.join(", ")
+        ));
+        if let Err(e) = crate::zones::spawn_refresh(self.config_path.as_deref()) {
+            self.log
+                .error(&format!("country zones: {e}; run `sipwall zones refresh`"));
         }
     }
 

@@ -168,6 +168,52 @@ pub fn allow_mode_ready(config: &Config) -> bool {
         })
 }
 
+/// Configured zones with no stored copy yet ("de v4"), e.g. right after
+/// install or after a country was added: worth a download now rather than
+/// at the next scheduled refresh.
+pub fn missing(config: &Config) -> Vec<String> {
+    if !config.geo.enabled {
+        return Vec::new();
+    }
+    let dir = store::zones_dir(&config.global.state_dir);
+    let mut out = Vec::new();
+    for cc in &config.geo.countries {
+        for f in [Family::V4, Family::V6] {
+            if !store::zone_path(&dir, cc, f).is_file() {
+                out.push(format!("{cc} {}", f.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// Starts `sipwall zones refresh` in the background (detached, output to
+/// syslog) and returns at once; the refresh hands the zones back to the
+/// daemon over the control socket. The daemon calls this at start and on a
+/// configuration change when [`missing`] is not empty — never in answer to
+/// the refresh's own request, so a failing mirror cannot cause a loop.
+pub fn spawn_refresh(config_path: Option<&Path>) -> Result<(), String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the sipwall binary: {e}"))?;
+    let mut cmd = std::process::Command::new("sh");
+    // sh backgrounds the job and exits: the refresh is re-parented to init,
+    // so the daemon never has a child to reap.
+    cmd.arg("-c")
+        .arg(
+            r#""$0" zones refresh ${1:+--config "$1"} </dev/null 2>&1 | logger -t sipwall-zones &"#,
+        )
+        .arg(&exe)
+        .arg(config_path.map(|p| p.as_os_str()).unwrap_or_default());
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start sh for the zones refresh: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("starting the zones refresh failed ({status})"))
+    }
+}
+
 /// Where zones are kept for a state directory.
 pub fn zones_dir(state_dir: &Path) -> std::path::PathBuf {
     store::zones_dir(state_dir)
@@ -186,5 +232,36 @@ fn human_age(secs: u64) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 2 * 86400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_status_follow_the_stored_files() {
+        let dir = std::env::temp_dir().join(format!("sw-zmod-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut c = Config::default();
+        c.global.state_dir = dir.clone();
+        c.geo.countries = vec!["xa".into()];
+        assert!(missing(&c).is_empty(), "zones off: nothing is missing");
+        c.geo.enabled = true;
+        assert_eq!(missing(&c), vec!["xa v4".to_string(), "xa v6".to_string()]);
+        let zd = zones_dir(&dir);
+        let v4: Vec<ipnet::Ipv4Net> = vec!["198.51.100.0/24".parse().unwrap()];
+        store::write_atomic(
+            &store::zone_path(&zd, "xa", Family::V4),
+            &codec::encode_v4(&v4),
+        )
+        .unwrap();
+        assert_eq!(missing(&c), vec!["xa v6".to_string()]);
+        c.geo.mode = GeoMode::Allow;
+        assert!(!allow_mode_ready(&c));
+        let st = status_at(&c, 100);
+        assert!(st[0].stored && !st[1].stored);
+        assert_eq!(st[1].to_string(), "xa v6: none stored");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -318,11 +318,19 @@ pub fn options(ruri: &str, seq: u32) -> String {
 }
 
 /// Sends one request from the client namespace and waits up to `wait` for
-/// any answer: the answer's first line, or `None`.
+/// any answer: the answer's first line, or `None`. Each call uses a source
+/// port no earlier call used (below the ephemeral range), so it is a new
+/// flow: an accepted flow is marked and bypasses inspection afterwards.
 pub fn ask(client_ns: &str, to: SocketAddr, payload: String, wait: Duration) -> Option<String> {
+    static PORT: AtomicUsize = AtomicUsize::new(21000);
+    let port = PORT.fetch_add(1, Ordering::Relaxed);
     in_ns(client_ns, move || {
-        let bind = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-        let sock = UdpSocket::bind(bind).expect("client socket");
+        let bind = if to.is_ipv4() {
+            format!("0.0.0.0:{port}")
+        } else {
+            format!("[::]:{port}")
+        };
+        let sock = UdpSocket::bind(&bind).expect("client socket");
         sock.set_read_timeout(Some(wait)).unwrap();
         sock.send_to(payload.as_bytes(), to).expect("send");
         let mut buf = [0u8; 2048];
