@@ -12,6 +12,7 @@ mod model;
 mod raw;
 pub mod schema;
 pub mod show;
+#[cfg(feature = "toml")]
 mod toml_file;
 mod uci;
 mod validate;
@@ -132,9 +133,20 @@ pub fn parse_uci(text: &str, file: &Path) -> Result<Config, ConfigError> {
     finish(&sections, file)
 }
 
+#[cfg(feature = "toml")]
 pub fn parse_toml(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let sections = toml_file::read(text, file)?;
     finish(&sections, file)
+}
+
+/// Built without the `toml` feature (the OpenWrt packages, to save flash): UCI only.
+#[cfg(not(feature = "toml"))]
+pub fn parse_toml(_text: &str, file: &Path) -> Result<Config, ConfigError> {
+    Err(ConfigError::new(
+        "this sipwall was built without TOML support (OpenWrt packages read UCI only): \
+         write the settings as UCI in /etc/config/sipwall",
+    )
+    .in_file(file))
 }
 
 fn finish(sections: &[raw::RawSection], file: &Path) -> Result<Config, ConfigError> {
