@@ -52,8 +52,14 @@ pub fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether this kernel has the nft `queue` statement.
+/// Whether this kernel has the nft `queue` statement. Probed once per
+/// process: parallel tests would otherwise race for the probe's namespace.
 pub fn kernel_has_nft_queue() -> bool {
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBED.get_or_init(probe_nft_queue)
+}
+
+fn probe_nft_queue() -> bool {
     let ns = Ns::new("qprobe");
     let out = Command::new("ip")
         .args(["netns", "exec", &ns.name, "nft", "-c", "-f", "-"])

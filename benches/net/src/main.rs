@@ -6,7 +6,8 @@
 //!   netgen blast --src IP[:PORT] --dst IP:PORT [--count N] [--rate PPS] [--max-secs S] [--ruri HOST]
 //!   netgen sink  --bind IP:PORT [--idle-ms MS] [--max-secs S]
 //!   netgen spoof --dst IP:PORT --base IP --sources N [--count N] [--rate PPS] [--max-secs S] [--ruri HOST]
-//!                [--ua UA] [--auth]   (forged REGISTERs; --auth adds a digest answer to a forged nonce)
+//!                [--ua UA] [--auth] [--vary-port]   (forged REGISTERs; --auth adds a digest
+//!                answer to a forged nonce; --vary-port makes every packet a new flow)
 //!   netgen react --src IP --dst IP:PORT --domain D --failures N [--probe-us US]
 //!
 //! Each prints one line of `key=value` pairs that net.sh reads.
@@ -164,6 +165,7 @@ fn spoof(o: &Opts) {
         sys::RawV4::open().unwrap_or_else(|e| fail(&format!("raw socket (root needed): {e}")));
     let to = sys::SockAddrIn::new(*dst.ip(), dst.port());
     let base = u32::from(base);
+    let vary_port = o.0.iter().any(|a| a == "--vary-port");
     let batch = 64usize;
     // One request, re-addressed per packet: only the IP source changes (the
     // filter keys on it; the Via keeps the first address, as spoofers do).
@@ -183,8 +185,14 @@ fn spoof(o: &Opts) {
     while sent < count && pace.start.elapsed() < max {
         let n = ((count - sent) as usize).min(batch);
         for (k, b) in bufs[..n].iter_mut().enumerate() {
-            let src = base.wrapping_add(((sent + k as u64) % sources) as u32);
+            let i = sent + k as u64;
+            let src = base.wrapping_add((i % sources) as u32);
             b[12..16].copy_from_slice(&src.to_be_bytes());
+            if vary_port {
+                // A new source port per packet: every packet a new flow.
+                let port = 1024 + (i % 60_000) as u16;
+                b[20..22].copy_from_slice(&port.to_be_bytes());
+            }
         }
         match sys::send_batch(raw.fd, &mut bufs[..n], Some(&to)) {
             Ok(k) => sent += k as u64,
