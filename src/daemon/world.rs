@@ -637,8 +637,6 @@ impl Daemon {
                 self.log.error(&format!(
                     "reload: cannot install the new firewall rules ({e}); the old rules stay"
                 ));
-            } else {
-                self.repush_kernel_state();
             }
         }
         self.log.set_level(new.global.log_level);
@@ -652,9 +650,6 @@ impl Daemon {
             self.resolver = Resolver::start(host_names(&self.cfg), resolve::EVERY);
         }
         self.push_allow();
-        if reinstall {
-            self.load_zones();
-        }
         self.last_reload_error = None;
         let from = match &path {
             Some(p) => p.display().to_string(),
@@ -662,33 +657,6 @@ impl Daemon {
         };
         self.log
             .notice(&format!("configuration reloaded from {from}"));
-    }
-
-    /// After a fresh install the kernel sets are empty: put bans, doors and
-    /// the allow set back.
-    fn repush_kernel_state(&mut self) {
-        let now = self.now();
-        let bans: Vec<_> = self.engine.bans(now).collect();
-        for b in bans {
-            let secs = b
-                .until
-                .map(|u| (u.0.saturating_sub(now.0) / 1000).max(1) as u32);
-            if let Err(e) = self.fw.ban(b.ip, secs) {
-                self.counters.firewall_errors += 1;
-                self.log.error(&format!(
-                    "cannot re-add the ban of {} after reload: {e}",
-                    b.ip
-                ));
-            }
-        }
-        let doors: Vec<_> = self.doors.iter().map(|(ip, u)| (*ip, *u)).collect();
-        for (ip, until) in doors {
-            if until > now {
-                let secs = ((until.0 - now.0) / 1000).max(1) as u32;
-                let _ = self.fw.open_door(ip, secs);
-            }
-        }
-        self.allow_pushed = None;
     }
 
     /// Answers one control request.
