@@ -61,6 +61,7 @@ fn shipped_uci_file_is_valid_and_prints_disabled() {
     assert!(s.contains("\tmode               router   (default)"), "{s}");
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn shipped_toml_file_is_valid() {
     let out = check(Path::new("files/etc/sipwall/sipwall.toml"), &[]);
@@ -169,6 +170,13 @@ fn a_missing_file_and_bad_arguments_are_errors() {
     let out = check(&d.0.join("nope"), &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read the configuration"));
+    let out = check(Path::new("/dev/zero"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("larger than 1024 KiB"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["check-config", "--bogus"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("unexpected argument '--bogus'"));
@@ -177,6 +185,7 @@ fn a_missing_file_and_bad_arguments_are_errors() {
     assert!(text(&out.stdout).contains("--schema"));
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn format_is_detected_by_content_when_the_name_does_not_say() {
     let d = Scratch::new("detect");
