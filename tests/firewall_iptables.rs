@@ -113,3 +113,17 @@ fn ipt_queue_path() {
         scenarios::queue_path(MAKE, "iq");
     }
 }
+
+#[test]
+fn ipt_router_mode() {
+    if can_run(TOOLS) {
+        scenarios::router_mode(MAKE, "ir");
+    }
+}
+
+#[test]
+fn ipt_router_queue_path() {
+    if can_run(TOOLS) {
+        scenarios::router_queue_path(MAKE, "iy");
+    }
+}

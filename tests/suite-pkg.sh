@@ -66,6 +66,8 @@ done
 echo "== init script under a recording procd, with the real sipwall validating real configs"
 if cargo build --quiet --bin sipwall; then
 	sh tests/pkg/init-script.sh "${CARGO_TARGET_DIR:-$PWD/target}/debug/sipwall" files/etc/config/sipwall || fail=1
+	echo "== prerm's safety net: sipwall cleanup after the daemon was killed"
+	sh tests/pkg/cleanup.sh "${CARGO_TARGET_DIR:-$PWD/target}/debug/sipwall" || fail=1
 else
 	echo "FAIL: cargo build (native, for the init script test)"
 	fail=1
