@@ -219,3 +219,72 @@ fn allowlisted_source_failing_auth_many_times_is_never_banned() {
         "allowlisted office could not register after its failures"
     );
 }
+
+/// A guesser that talks SIP itself (no sipvicious fingerprint) and
+/// replays one nonce with rising CSeq in one dialog is banned after the
+/// configured failures, and its probe flow is cut off.
+#[test]
+fn guesser_replaying_one_nonce_is_banned_after_the_configured_failures() {
+    let Some(mut bed) = Bed::up("nonc", Setup::default()) else {
+        return;
+    };
+    if !bed.start_sipwall() {
+        return;
+    }
+    let dst = format!("{ROUTER}:5060");
+    let out = bed.netgen(&[
+        "react",
+        "--src",
+        bed::STRANGER,
+        "--dst",
+        &dst,
+        "--domain",
+        DOMAIN,
+        "--failures",
+        "3",
+        "--reuse-nonce",
+    ]);
+    eprintln!("[{}] {}", bed.name, out.trim());
+    assert!(
+        bed.is_banned(bed::STRANGER),
+        "3 replayed-nonce failures did not ban the guesser:\n{out}"
+    );
+    assert!(
+        out.contains("cut_off=true"),
+        "the guesser's flow was not cut off after the ban:\n{out}"
+    );
+}
+
+/// Known gap (found by this test): guesses that replay a valid nonce, each
+/// in a dialog of its own and never challenged, are answered 403 by the PBX
+/// but not correlated to a request sipwall saw (the flow is already marked
+/// inspected), so they are never counted. Kamailio and Asterisk accept a
+/// nonce again within its lifetime unless nonce counting is on.
+#[test]
+#[ignore = "known gap: uncorrelated 403s on an inspected flow are not counted (see the comment)"]
+fn guesser_replaying_one_nonce_in_fresh_dialogs_is_banned() {
+    let Some(mut bed) = Bed::up("nonf", Setup::default()) else {
+        return;
+    };
+    if !bed.start_sipwall() {
+        return;
+    }
+    let dst = format!("{ROUTER}:5060");
+    let out = bed.netgen(&[
+        "react",
+        "--src",
+        bed::STRANGER,
+        "--dst",
+        &dst,
+        "--domain",
+        DOMAIN,
+        "--failures",
+        "4",
+        "--reuse-nonce",
+        "--fresh-call-id",
+    ]);
+    assert!(
+        bed.is_banned(bed::STRANGER),
+        "4 failed guesses in fresh dialogs did not ban the guesser:\n{out}"
+    );
+}
