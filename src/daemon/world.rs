@@ -617,6 +617,14 @@ impl Daemon {
                 return;
             }
         };
+        if !new.global.enabled {
+            let e = "the new configuration has enabled off; keeping the running policy \
+                     (to stop filtering, stop the service)"
+                .to_string();
+            self.log.warning(&format!("reload: {e}"));
+            self.last_reload_error = Some(e);
+            return;
+        }
         let (old, newg) = (&self.cfg.global, &new.global);
         if (old.queue, old.queue_maxlen, old.fail_open)
             != (newg.queue, newg.queue_maxlen, newg.fail_open)
