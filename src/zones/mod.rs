@@ -28,6 +28,10 @@ pub use fetch::{Conditional, FetchError, Fetched, HttpOptions, HttpSource, ZoneS
 pub use refresh::{GeoSets, Outcome, Refresh, RefreshReport, RetryPolicy, ZoneReport};
 pub use store::Family;
 
+/// The longest a refresh keeps starting downloads (each one is bounded by
+/// [`HttpOptions`] on its own).
+pub const REFRESH_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Downloads every configured zone and loads the result (see `refresh`).
 /// `sets` may be any [`GeoSets`], including a `dyn Firewall` backend.
 pub fn refresh<S: GeoSets + ?Sized>(
@@ -43,6 +47,7 @@ pub fn refresh<S: GeoSets + ?Sized>(
         force,
         now: now_unix(),
         retry,
+        deadline: Some(std::time::Instant::now() + REFRESH_BUDGET),
     }
     .run(src, &mut SizedSets(sets))
 }
