@@ -90,6 +90,10 @@ pub struct DaemonCounters {
     pub bans: u64,
     pub doors_opened: u64,
     pub auth_failures: u64,
+    /// Time from judging the packet that caused a ban to the kernel having
+    /// it (microseconds): the last one and the largest seen.
+    pub ban_latency_last_us: u64,
+    pub ban_latency_max_us: u64,
 }
 
 pub struct Daemon {
@@ -109,7 +113,9 @@ pub struct Daemon {
     doors: HashMap<IpAddr, Millis>,
     pub(super) resolver: Resolver,
     allow_pushed: Option<Vec<IpNet>>,
-    pending: Vec<(Effect, String)>,
+    /// Effects of the batch being judged, with their log context and when
+    /// the packet that caused them was judged.
+    pending: Vec<(Effect, String, Instant)>,
     pub(super) counters: DaemonCounters,
     overload_logged_total: u64,
     overload_logged_at: Option<Millis>,
@@ -319,8 +325,9 @@ impl Daemon {
         } else {
             describe_sip(payload)
         };
+        let at = Instant::now();
         for e in effects.iter() {
-            self.pending.push((*e, ctx.clone()));
+            self.pending.push((*e, ctx.clone(), at));
         }
     }
 
@@ -331,8 +338,15 @@ impl Daemon {
         }
         let now = self.now();
         let pending = std::mem::take(&mut self.pending);
-        for (e, ctx) in &pending {
+        for (e, ctx, at) in &pending {
             self.apply(*e, ctx, now);
+            if matches!(e, Effect::Ban { .. }) {
+                // From judging the packet to the kernel having the ban: the
+                // reaction time the benches report (goal: a few ms).
+                let us = at.elapsed().as_micros().min(u64::MAX as u128) as u64;
+                self.counters.ban_latency_last_us = us;
+                self.counters.ban_latency_max_us = self.counters.ban_latency_max_us.max(us);
+            }
         }
         self.pending = pending;
         self.pending.clear();
