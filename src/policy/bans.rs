@@ -207,6 +207,10 @@ impl Bans {
         self.table.iter()
     }
 
+    pub fn bytes(&self) -> usize {
+        self.table.bytes()
+    }
+
     pub fn stats(&self) -> TableStats {
         TableStats {
             len: self.table.len() as u32,

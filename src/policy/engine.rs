@@ -620,6 +620,12 @@ impl Engine {
             })
     }
 
+    /// Heap bytes held by the state tables: fixed at `new` (and at a
+    /// reload that changes capacities), whatever the traffic.
+    pub fn state_bytes(&self) -> usize {
+        self.bans.bytes() + self.doors.bytes() + self.sources.bytes() + self.pending.bytes()
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
