@@ -164,6 +164,14 @@ fn allow_and_block_take_networks_and_block_refuses_everything() {
         .contains("expected an IP address or a network"));
     assert!(err("config block\n\toption source '0.0.0.0/0'\n").contains("blocks every address"));
     assert!(err("config block\n\toption source '::/0'\n").contains("blocks every address"));
+    // Allowing everyone leaves the PBX open: refused too.
+    assert_eq!(
+        err("config allow 'all'\n\toption source '0.0.0.0/0'\n"),
+        "/etc/config/sipwall:7: option 'source' in allow 'all': '0.0.0.0/0' allows every address, so sipwall would filter nothing: expected the networks of your phones or trunks"
+    );
+    assert!(
+        err_file("config sipwall\n\tlist lan '::/0'\n").contains("makes the whole internet local")
+    );
 }
 
 #[test]

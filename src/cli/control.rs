@@ -168,16 +168,26 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A duration for a table: to the second below ten minutes, to the
+/// minute above (a ban's "59m57s" is noise).
+pub fn coarse(secs: u64) -> String {
+    if secs >= 600 {
+        human_secs((secs + 30) / 60 * 60)
+    } else {
+        human_secs(secs)
+    }
+}
+
 fn left(until: Option<&Value>, now: u64) -> String {
     match until.and_then(|u| u.as_i64()) {
-        Some(u) => human_secs((u as u64).saturating_sub(now)),
+        Some(u) => coarse((u as u64).saturating_sub(now)),
         None => "forever".into(),
     }
 }
 
 fn ago(t: Option<&Value>, now: u64) -> String {
     match t.and_then(|u| u.as_i64()) {
-        Some(t) => format!("{} ago", human_secs(now.saturating_sub(t as u64))),
+        Some(t) => format!("{} ago", coarse(now.saturating_sub(t as u64))),
         None => "-".into(),
     }
 }

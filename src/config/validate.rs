@@ -81,8 +81,19 @@ pub fn validate(c: &Config) -> Result<(), ConfigError> {
     no_duplicates(&c.domains, |i| ("domain".into(), i, "host".into()))?;
     validate_knocks(c)?;
     for (i, a) in c.allow.iter().enumerate() {
-        if let AllowEntry::Host(h) = a {
-            check("allow", i, "source", h)?;
+        match a {
+            AllowEntry::Host(h) => {
+                check("allow", i, "source", h)?;
+            }
+            AllowEntry::Net(n) if n.prefix_len() == 0 => {
+                return Err(at(
+                    "allow",
+                    i,
+                    "source",
+                    format!("'{n}' allows every address, so sipwall would filter nothing: expected the networks of your phones or trunks"),
+                ));
+            }
+            AllowEntry::Net(_) => {}
         }
     }
     for (i, b) in c.block.iter().enumerate() {
@@ -151,6 +162,14 @@ fn validate_global(c: &Config) -> Result<(), ConfigError> {
             0,
             "tls_port",
             format!("port {p} is also a tcp_port: a TCP port carries either plain SIP or SIP over TLS, not both"),
+        ));
+    }
+    if let Some(n) = g.lan.iter().find(|n| n.prefix_len() == 0) {
+        return Err(at(
+            "sipwall",
+            0,
+            "lan",
+            format!("'{n}' makes the whole internet local, so sipwall would filter nothing: expected your local networks (e.g. 192.168.1.0/24)"),
         ));
     }
     check_num("sipwall", 0, "queue", u32::from(g.queue))?;

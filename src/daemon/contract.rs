@@ -31,19 +31,23 @@ impl Plan {
     }
 }
 
+/// shim: `firewall::FwError`.
+pub type FwError = String;
+
 /// shim: `firewall::Firewall`.
 pub trait Firewall {
-    fn install(&mut self, plan: &Plan) -> Result<(), String>;
-    fn uninstall(&mut self) -> Result<(), String>;
-    fn ban(&mut self, ip: IpAddr, secs: Option<u32>) -> Result<(), String>;
-    fn unban(&mut self, ip: IpAddr) -> Result<(), String>;
-    fn open_door(&mut self, ip: IpAddr, secs: u32) -> Result<(), String>;
-    fn set_allow(&mut self, nets: &[IpNet]) -> Result<(), String>;
-    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String>;
+    fn install(&mut self, plan: &Plan) -> Result<(), FwError>;
+    fn uninstall(&mut self) -> Result<(), FwError>;
+    fn ban(&mut self, ip: IpAddr, secs: Option<u32>) -> Result<(), FwError>;
+    fn unban(&mut self, ip: IpAddr) -> Result<(), FwError>;
+    fn open_door(&mut self, ip: IpAddr, secs: u32) -> Result<(), FwError>;
+    fn set_allow(&mut self, nets: &[IpNet]) -> Result<(), FwError>;
+    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), FwError>;
+    fn name(&self) -> &'static str;
 }
 
 /// shim: `firewall::detect`.
-pub fn detect(_c: &Config) -> Result<Box<dyn Firewall>, String> {
+pub fn detect(_c: &Config) -> Result<Box<dyn Firewall>, FwError> {
     Err("no firewall backend is built into this sipwall yet".into())
 }
 

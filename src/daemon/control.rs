@@ -183,7 +183,19 @@ fn serve_one(
     let answer = handle(req);
     let mut out = answer.to_string();
     out.push('\n');
-    (&stream).write_all(out.as_bytes())
+    (&stream).write_all(out.as_bytes())?;
+    // Closing with unread input would reset the connection and could
+    // destroy the answer on its way: discard what the client still sends.
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    stream.set_nonblocking(true)?;
+    let mut sink = [0u8; 1024];
+    for _ in 0..64 {
+        match (&stream).read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    Ok(())
 }
 
 /// The client's end: sends `req` to the daemon listening in `run_dir` and

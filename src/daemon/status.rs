@@ -57,6 +57,28 @@ pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
     };
     let doors_list = doors(d, STATUS_LIST_MAX);
     let doors_total = d.engine.doors(d.now()).count() as u64;
+    let t = &counters;
+    let table = |s: &crate::policy::TableStats| {
+        Value::object()
+            .with("len", s.len)
+            .with("capacity", s.capacity)
+            .with("evictions", s.evictions)
+            .with("refused", s.refused)
+    };
+    let engine = Value::object()
+        .with("auth_failures", t.auth_failures)
+        .with("evidence_shielded", t.evidence_shielded)
+        .with("answers_uncorrelated", t.answers_uncorrelated)
+        .with("bans_issued", t.bans_issued)
+        .with("doors_opened", t.doors_opened)
+        .with(
+            "tables",
+            Value::object()
+                .with("bans", table(&t.bans))
+                .with("doors", table(&t.doors))
+                .with("sources", table(&t.sources))
+                .with("pending", table(&t.pending)),
+        );
     let mut zones = Value::array();
     for z in &d.zones {
         zones.push(
@@ -84,10 +106,12 @@ pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
         .with("started", d.started_wall)
         .with("uptime_secs", now_wall.saturating_sub(d.started_wall))
         .with("mode", format!("{:?}", cfg.mode).to_lowercase())
+        .with("backend", d.backend())
         .with("monitor", cfg.monitor)
         .with("fail_open", cfg.fail_open)
         .with("queue", queue_json(queues))
         .with("counters", reasons)
+        .with("engine", engine)
         .with("daemon", daemon)
         .with("bans_total", bans_total)
         .with("bans", bans)

@@ -49,11 +49,21 @@ impl Clock {
     /// Unix seconds of the monotonic instant `m`, computed against the wall
     /// clock now (so a clock set by NTP after start is honoured).
     pub fn wall(&self, m: Millis) -> u64 {
+        self.wall_with(self.wall_offset(), m)
+    }
+
+    /// Wall-clock milliseconds minus monotonic milliseconds, right now. Use
+    /// one offset for related instants so their differences stay exact.
+    pub fn wall_offset(&self) -> i128 {
         let wall_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i128);
-        let delta = m.0 as i128 - self.now().0 as i128;
-        ((wall_ms + delta).max(0) / 1000) as u64
+        wall_ms - self.now().0 as i128
+    }
+
+    /// Unix seconds (rounded) of `m` with a given [`Clock::wall_offset`].
+    pub fn wall_with(&self, offset: i128, m: Millis) -> u64 {
+        ((offset + m.0 as i128 + 500).max(0) / 1000) as u64
     }
 
     pub fn wall_now(&self) -> u64 {
@@ -152,6 +162,11 @@ impl Daemon {
 
     pub fn now(&self) -> Millis {
         self.clock.now()
+    }
+
+    /// The firewall backend in use ("nft", "iptables").
+    pub fn backend(&self) -> &'static str {
+        self.fw.name()
     }
 
     pub fn config(&self) -> &Config {
@@ -547,13 +562,14 @@ impl Daemon {
 
     fn ban_records(&self) -> Vec<BanRecord> {
         let now = self.now();
+        let off = self.clock.wall_offset();
         self.engine
             .bans(now)
             .map(|b| BanRecord {
                 ip: b.ip,
                 cause: b.cause,
-                since: self.clock.wall(b.since),
-                until: b.until.map(|u| self.clock.wall(u)),
+                since: self.clock.wall_with(off, b.since),
+                until: b.until.map(|u| self.clock.wall_with(off, u)),
             })
             .collect()
     }
