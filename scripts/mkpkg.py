@@ -12,7 +12,10 @@ sorted names, one mtime (SOURCE_DATE_EPOCH) and gzip without a name or time, so 
 byte-identical. The generated postinst/prerm call default_postinst/default_prerm, which enable and
 start /etc/init.d/sipwall, run /etc/uci-defaults and then source our postinst-pkg/prerm-pkg.
 
-Usage: mkpkg.py --repo DIR --arch PKGARCH --bin SIPWALL_ELF --out DIR
+.apk (apk v3, OpenWrt 25.12+) is written by the real `apk mkpkg` of apk-tools 3 when --apk names
+one: the ADB format is tied to apk-tools' C structures, so it is not hand-written here.
+
+Usage: mkpkg.py --repo DIR --arch PKGARCH --bin SIPWALL_ELF --out DIR [--apk APK_TOOLS_3]
 """
 
 import argparse
@@ -20,6 +23,7 @@ import gzip
 import io
 import os
 import stat
+import subprocess
 import sys
 import tarfile
 
@@ -202,12 +206,86 @@ def build_ipk(name, control, scripts, files, arch, out_dir):
     return path
 
 
+def apk_scripts(name, scripts):
+    """The apk hook scripts, generated from the same definitions as package-pack.mk does."""
+    def body(s):
+        return "".join(ln + "\n" for ln in s.splitlines() if not ln.lstrip().startswith("#!"))
+    head = ('#!/bin/sh\n'
+            '[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0\n'
+            '. ${IPKG_INSTROOT}/lib/functions.sh\n'
+            'export root="${IPKG_INSTROOT}"\n'
+            f'export pkgname="{name}"\n')
+    post_install = ('#!/bin/sh\n[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0\n' + head[len("#!/bin/sh\n"):]
+                    + "add_group_and_user\ndefault_postinst\n" + body(scripts["postinst-pkg"]))
+    return {
+        "post-install": post_install,
+        "post-upgrade": "#!/bin/sh\nexport PKG_UPGRADE=1\n" + body(post_install),
+        "pre-deinstall": head + "default_prerm\n" + body(scripts["prerm-pkg"]),
+    }
+
+
+def build_apk(apk, name, control, scripts, files, arch, out_dir, work):
+    """apk v3 through the real `apk mkpkg` (apk-tools 3), with the OpenWrt payload that
+    default_postinst/default_prerm and sysupgrade read: /lib/apk/packages/<pkg>.list,
+    .conffiles and .conffiles_static (path + sha256)."""
+    import hashlib
+    import shutil
+    root = os.path.join(work, name, "root")
+    shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+    os.makedirs(root)
+    for path, mode, data in files:
+        full = os.path.join(root, path[2:])
+        if data is None:
+            os.makedirs(full, exist_ok=True)
+            os.chmod(full, mode)
+        else:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as fh:
+                fh.write(data)
+            os.chmod(full, mode)
+    meta = os.path.join(root, "lib/apk/packages")
+    os.makedirs(meta)
+    listed = sorted("/" + p[2:] for p, _, d in files if d is not None)
+    conffiles = scripts["conffiles"].split()
+    static = []
+    for c in conffiles:
+        data = next((d for p, _, d in files if p == "." + c and d is not None), None)
+        if data is not None:
+            static.append(f"{c} {hashlib.sha256(data).hexdigest()}")
+    for suffix, text in ((".list", listed), (".conffiles", conffiles), (".conffiles_static", static)):
+        with open(os.path.join(meta, name + suffix), "w") as fh:
+            fh.write("".join(x + "\n" for x in text))
+    # apk mkpkg records each file's mtime: make it SOURCE_DATE_EPOCH, as in the .ipk.
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        for n in filenames + dirnames:
+            os.utime(os.path.join(dirpath, n), (mtime(), mtime()))
+    os.utime(root, (mtime(), mtime()))
+    cmd = [apk, "mkpkg",
+           "--info", f"name:{name}", "--info", f"version:{control['Version']}",
+           "--info", "description:" + " ".join(control["Description"].split()),
+           "--info", f"arch:{arch}", "--info", f"license:{control['License']}",
+           "--info", f"origin:{control['Source']}", "--info", "url:",
+           "--info", f"maintainer:{control['Maintainer']}"]
+    if control.get("Provides"):
+        cmd += ["--info", f"provides:{control['Provides']}={control['Version']}"]
+    for hook, text in apk_scripts(name, scripts).items():
+        path = os.path.join(work, name, hook)
+        with open(path, "w") as fh:
+            fh.write(text)
+        cmd += ["--script", f"{hook}:{path}"]
+    cmd += ["--info", "depends:" + " ".join(d.strip() for d in control["Depends"].split(",")),
+            "--files", root, "--output", os.path.join(out_dir, f"{name}-{control['Version']}.apk")]
+    subprocess.run(cmd, check=True)
+    return cmd[-1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repo", required=True)
     ap.add_argument("--arch", required=True)
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--apk", help="apk-tools 3 binary: also build .apk with `apk mkpkg`")
     a = ap.parse_args()
     if not all(c.isalnum() or c in "_.+-" for c in a.arch):
         sys.exit(f"mkpkg: bad package arch '{a.arch}'")
@@ -215,6 +293,10 @@ def main():
     files = payload(a.repo, a.bin)
     for name, control, scripts in packages(a.repo):
         print(build_ipk(name, control, scripts, files, a.arch, a.out))
+        if a.apk:
+            import tempfile
+            with tempfile.TemporaryDirectory() as work:
+                print(build_apk(a.apk, name, control, scripts, files, a.arch, a.out, work))
 
 
 if __name__ == "__main__":

@@ -171,8 +171,13 @@ fn write_value(out: &mut String, v: &Value, indent: Option<usize>) {
         }
         Value::Float(f) => {
             if f.is_finite() {
-                // Rust's shortest round-trip form; make sure it reads as a number.
+                // Rust's shortest round-trip form; a whole float keeps a
+                // ".0" so that it reads back as a float, not an integer.
+                let start = out.len();
                 let _ = write!(out, "{f}");
+                if !out[start..].contains(['.', 'e', 'E']) {
+                    out.push_str(".0");
+                }
             } else {
                 out.push_str("null");
             }

@@ -54,9 +54,14 @@ fn shipped_uci_file_is_valid_and_prints_disabled() {
     let s = text(&out.stdout);
     assert!(s.contains("(uci): valid"), "{s}");
     assert!(s.contains("sipwall is disabled"), "{s}");
+    assert!(
+        !s.contains("warning:"),
+        "the shipped file needs no warning: {s}"
+    );
     assert!(s.contains("\tmode               router   (default)"), "{s}");
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn shipped_toml_file_is_valid() {
     let out = check(Path::new("files/etc/sipwall/sipwall.toml"), &[]);
@@ -71,6 +76,10 @@ fn effective_policy_marks_defaults_and_masks_secrets() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("MONITOR mode"), "{s}");
+    assert!(
+        s.contains("warning: monitor '1': nothing is dropped"),
+        "{s}"
+    );
     assert!(
         s.contains("addressed to sip.example.org or carrying a knock (phones)"),
         "{s}"
@@ -120,6 +129,8 @@ fn json_output_is_the_effective_config() {
         c.get("block").and_then(|b| b.as_array()).map(|b| b.len()),
         Some(0)
     );
+    let warnings = v.get("warnings").and_then(|w| w.as_array()).unwrap();
+    assert_eq!(warnings.len(), 1, "only the monitor warning: {warnings:?}");
     let defaults = v.get("defaults").and_then(|d| d.as_array()).unwrap();
     assert!(defaults.iter().any(|d| d.as_str() == Some("sipwall.mode")));
     assert!(!defaults
@@ -159,6 +170,13 @@ fn a_missing_file_and_bad_arguments_are_errors() {
     let out = check(&d.0.join("nope"), &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read the configuration"));
+    let out = check(Path::new("/dev/zero"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("larger than 1024 KiB"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["check-config", "--bogus"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("unexpected argument '--bogus'"));
@@ -167,6 +185,7 @@ fn a_missing_file_and_bad_arguments_are_errors() {
     assert!(text(&out.stdout).contains("--schema"));
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn format_is_detected_by_content_when_the_name_does_not_say() {
     let d = Scratch::new("detect");

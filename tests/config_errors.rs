@@ -28,6 +28,7 @@ fn err(extra: &str) -> String {
     err_file(&format!("{HEAD}{extra}"))
 }
 
+#[cfg(feature = "toml")]
 fn err_toml(text: &str) -> String {
     match config::parse_toml(text, Path::new("/etc/sipwall/sipwall.toml")) {
         Ok(c) => panic!("accepted:\n{text}\n=> {c:?}"),
@@ -244,6 +245,7 @@ fn global_values_are_checked() {
     assert!(err_file("config sipwall\nconfig sipwall\n").contains("a second 'sipwall' section"));
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn toml_errors_read_the_same() {
     assert_eq!(
@@ -321,4 +323,12 @@ fn a_list_may_be_written_as_one_space_separated_option() {
     // Signatures may contain spaces, so they are never split.
     let c = ok("config scanners\n\toption builtin 0\n\toption signature 'evil dialer'\n");
     assert_eq!(c.scanners.signatures, ["evil dialer"]);
+}
+
+#[cfg(not(feature = "toml"))]
+#[test]
+fn router_builds_without_toml_say_so() {
+    let e = config::parse_toml("[sipwall]\n", Path::new("/etc/sipwall/sipwall.toml")).unwrap_err();
+    assert!(e.to_string().contains("built without TOML support"), "{e}");
+    assert!(e.to_string().contains("/etc/config/sipwall"), "{e}");
 }

@@ -13,11 +13,13 @@ fn uci(text: &str) -> Config {
     config::parse_uci(text, Path::new("/etc/config/sipwall")).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[cfg(feature = "toml")]
 fn toml(text: &str) -> Config {
     config::parse_toml(text, Path::new("/etc/sipwall/sipwall.toml"))
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn shipped_files_are_disabled_and_equal_to_the_defaults() {
     let u = uci(UCI);
@@ -31,6 +33,7 @@ fn shipped_files_are_disabled_and_equal_to_the_defaults() {
     );
 }
 
+#[cfg(feature = "toml")]
 #[test]
 fn shipped_files_mean_the_same_once_enabled() {
     let u = UCI.replacen("option enabled '0'", "option enabled '1'", 1)

@@ -76,14 +76,14 @@ fn serve(
         let rcvbuf = q.rcvbuf;
         let _ = tx.send(());
         while !stop.load(Ordering::Relaxed) {
-            let mut p = libc::pollfd {
-                fd: q.fd(),
+            let mut p = q.fds().map(|fd| libc::pollfd {
+                fd,
                 events: libc::POLLIN,
                 revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            unsafe { libc::poll(&mut p, 1, 50) };
-            while q.serve(MARK, judge) > 0 {}
+            });
+            // SAFETY: two valid pollfds.
+            unsafe { libc::poll(p.as_mut_ptr(), 2, 50) };
+            while q.serve(MARK, judge).total() > 0 {}
         }
         let stats = q.stats.clone();
         let kernel = kernel_queues();

@@ -6,6 +6,8 @@
 #   settings  an admin fills every section type and saves; `sipwall check-config` accepts the file
 #             the page wrote (every option and value the view writes is one the daemon accepts);
 #   invalid   wrong values are refused in the browser and nothing is written;
+#   contract  for every option of `sipwall check-config --schema` and a set of right and wrong
+#             values (~230), the page's datatype/validate and the daemon's check-config agree;
 #   status    bans and doors from a real `sipwall status --json` are shown, Unban works, the ACL
 #             refuses anything else.
 # Screenshots: target/luci/luci-*.png. Takes ~15-30 s.
@@ -120,6 +122,11 @@ echo "== settings: wrong values are refused before anything is written"
 cp files/etc/config/sipwall "$cfg"
 start_harness "$cfg"
 drive settings-invalid
+
+echo "== contract: the browser and sipwall check-config agree on right and wrong values of every option"
+cp files/etc/config/sipwall "$cfg"
+start_harness "$cfg"
+drive contract
 
 echo "== status: real daemon output"
 if ! "$bin" help 2>&1 | grep -q 'status'; then

@@ -183,3 +183,37 @@ fn status_and_load_speak_plainly_without_zones() {
     let (ok, out) = sipwall(&["zones", "frobnicate", "--config", &cfg]);
     assert!(!ok && out.contains("unknown zones subcommand"), "{out}");
 }
+
+#[test]
+fn install_drops_the_line_while_zones_are_off() {
+    let dir = temp_dir("cron-off");
+    let _c = Cleanup(dir.clone());
+    let cfg = write_config(&dir, "@random 4 * * *");
+    let tab = dir.join("crontabs").join("root");
+    let tab_s = tab.to_string_lossy().into_owned();
+    let (ok, out) = sipwall(&[
+        "zones",
+        "cron",
+        "install",
+        "--crontab",
+        &tab_s,
+        "--config",
+        &cfg,
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(ours(&fs::read_to_string(&tab).unwrap()).len(), 1);
+    // The admin turns zones off: the next install (init script start) removes the line.
+    let off = dir.join("off.toml");
+    fs::write(&off, "[geo]\nenabled = false\n").unwrap();
+    let (ok, out) = sipwall(&[
+        "zones",
+        "cron",
+        "install",
+        "--crontab",
+        &tab_s,
+        "--config",
+        &off.to_string_lossy(),
+    ]);
+    assert!(ok && out.contains("zones are off"), "{out}");
+    assert!(ours(&fs::read_to_string(&tab).unwrap()).is_empty());
+}

@@ -63,7 +63,7 @@ pub fn main(cmd: &str, mut args: Args) -> Result<(), String> {
         Request::Status => print!("{}", render_status(&answer)),
         Request::Bans => print!("{}", render_bans(answer.get("bans"), now_secs())),
         Request::Doors => print!("{}", render_doors(answer.get("doors"), now_secs())),
-        Request::Ban { .. } | Request::Unban { .. } => {
+        Request::Ban { .. } | Request::Unban { .. } | Request::LoadZones => {
             println!(
                 "{}",
                 answer
@@ -288,6 +288,14 @@ pub fn render_status(s: &Value) -> String {
             out.push_str(&table(&["REASON", "PACKETS"], &rows));
         }
     }
+    let d = s.get("daemon");
+    if int(d.and_then(|d| d.get("bans"))) > 0 {
+        out.push_str(&format!(
+            "ban reaction (packet judged -> kernel drops): last {:.1} ms, max {:.1} ms\n",
+            int(d.and_then(|d| d.get("ban_latency_last_us"))) as f64 / 1000.0,
+            int(d.and_then(|d| d.get("ban_latency_max_us"))) as f64 / 1000.0,
+        ));
+    }
     out.push_str(&format!("\nbans: {}\n", int(s.get("bans_total"))));
     if int(s.get("bans_total")) > 0 {
         out.push_str(&render_bans(s.get("bans"), now));
@@ -306,7 +314,7 @@ pub fn render_status(s: &Value) -> String {
                         None => "never".into(),
                     };
                     vec![
-                        text(z.get("name")),
+                        format!("{} {}", text(z.get("country")), text(z.get("family"))),
                         int(z.get("entries")).to_string(),
                         age,
                         text(z.get("source")),

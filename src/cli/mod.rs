@@ -6,6 +6,7 @@
 
 mod args;
 mod check_config;
+mod cleanup;
 pub mod control;
 mod replay;
 pub mod run;
@@ -30,6 +31,7 @@ COMMANDS:
     unban IP            release a banned source
     zones refresh       download country zones and load them into the kernel
     zones status|load|cron   stored zones, boot load, the refresh cron line
+    cleanup             remove sipwall's kernel rules when no daemon is running
     help                print this help
 
 Common options:
@@ -66,6 +68,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
             Ok(())
         }
         "check-config" => check_config::run(args),
+        "cleanup" => cleanup::run(args),
         "zones" => zones::run(args),
         "replay" => replay::run(args),
         other => Err(format!(

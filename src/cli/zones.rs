@@ -1,7 +1,7 @@
 //! `sipwall zones refresh|load|status|cron`: the country-zone commands.
 //!
-//! `refresh` is what cron runs; `load` puts the stored zones into the
-//! kernel without network (init scripts, tests); `status` shows per zone
+//! `refresh` is what cron runs; `load` asks the running daemon to put the
+//! stored zones into the kernel without network; `status` shows per zone
 //! what is stored and why the last refresh failed; `cron install|remove`
 //! is called by the package's postinst/prerm.
 
@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::Args;
 use crate::config::Config;
+use crate::daemon::control::{self, Request};
 use crate::zones::{self, cron, GeoSets, HttpOptions, HttpSource, RetryPolicy};
 
 const HELP: &str = "\
@@ -22,11 +23,12 @@ USAGE:
         on storage and load them; --force accepts a zone that shrank by
         more than half; --stats prints time and peak memory
     sipwall zones load [--config PATH]
-        load the stored zones into the kernel without downloading
+        have the running sipwall load the stored zones (no download)
     sipwall zones status [--json] [--config PATH]
         per zone: prefixes, age, source, last error
     sipwall zones cron install|remove [--crontab PATH] [--config PATH]
         add (idempotently, random minute) or remove the refresh cron line;
+        install removes it while zones are off (geo.enabled 0 or no country);
         default crontab /etc/crontabs/root (OpenWrt) or /etc/cron.d/sipwall
 
 Exit status: 0 when every zone is current and loaded, 1 otherwise.
@@ -70,6 +72,13 @@ fn refresh(mut args: Args) -> Result<(), String> {
         return Ok(());
     }
     let started = Instant::now();
+    let _lock = match RefreshLock::take(&zones::zones_dir(&c.global.state_dir))? {
+        Some(l) => l,
+        None => {
+            println!("another `sipwall zones refresh` is running; leaving it to finish");
+            return Ok(());
+        }
+    };
     let mut kernel = Kernel::open(&c)?;
     let mut src = HttpSource::new(&HttpOptions::default());
     let report = zones::refresh(&c, force, &mut src, &mut kernel, RetryPolicy::default());
@@ -85,8 +94,13 @@ fn refresh(mut args: Args) -> Result<(), String> {
     }
     match (&report.loaded, &report.load_error) {
         (Some((v4, v6)), _) => println!(
-            "kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded ({:?} mode)",
-            c.geo.mode
+            "zones: {v4} IPv4 and {v6} IPv6 prefixes ({} mode); {}",
+            if c.geo.mode == crate::config::GeoMode::Allow {
+                "allow"
+            } else {
+                "block"
+            },
+            kernel.said.as_deref().unwrap_or("")
         ),
         (None, Some(e)) => eprintln!("sipwall: {e}"),
         (None, None) => {}
@@ -107,8 +121,11 @@ fn load(mut args: Args) -> Result<(), String> {
     args.finish()?;
     let started = Instant::now();
     let mut kernel = Kernel::open(&c)?;
-    let (v4, v6) = zones::load_stored(&c, &mut kernel)?;
-    println!("kernel: {v4} IPv4 and {v6} IPv6 prefixes loaded from storage");
+    kernel.load()?;
+    if !kernel.running {
+        return Err(kernel.said.unwrap_or_default());
+    }
+    println!("{}", kernel.said.as_deref().unwrap_or("loaded"));
     if stats {
         print_stats(started);
     }
@@ -145,6 +162,12 @@ fn cron_cmd(mut args: Args) -> Result<(), String> {
         Some("install") => {
             let (c, cfg_path) = config(&mut args)?;
             args.finish()?;
+            if !c.geo.enabled || c.geo.countries.is_empty() {
+                // Nothing to refresh: no job waking the router every day.
+                let change = cron::remove(&path)?;
+                report_cron(&path, &change, false, "removed (country zones are off)");
+                return Ok(());
+            }
             let command = refresh_command(cfg_path.as_deref());
             let change = cron::install(&path, &c.geo.schedule, &command)?;
             report_cron(&path, &change, restart, "installed");
@@ -204,6 +227,32 @@ fn report_cron(path: &Path, change: &cron::CronChange, restart: bool, what: &str
     }
 }
 
+/// One refresh at a time (cron and the daemon's start-up download may
+/// meet): an flock on `<zones>/.lock`, released when the process ends.
+struct RefreshLock(#[allow(dead_code)] std::fs::File);
+
+impl RefreshLock {
+    fn take(dir: &Path) -> Result<Option<RefreshLock>, String> {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let path = dir.join(".lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            Ok(Some(RefreshLock(f)))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 fn print_stats(started: Instant) {
     let hwm = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -219,17 +268,60 @@ fn print_stats(started: Instant) {
     );
 }
 
-/// The kernel side: the firewall backend's geo sets.
-struct Kernel;
+/// The kernel side. `sipwall run` owns the ruleset (and carries the geo
+/// sets over its own reinstalls), so a refresh stores the zones and asks
+/// the running daemon to load them from storage; when it is not running
+/// there is no ruleset to fill and it loads them when it starts.
+struct Kernel {
+    run_dir: PathBuf,
+    /// The daemon's answer, or why it was not asked.
+    said: Option<String>,
+    running: bool,
+}
 
 impl Kernel {
-    fn open(_c: &Config) -> Result<Kernel, String> {
-        Err("the firewall backend has no geo sets yet in this build".into())
+    fn open(c: &Config) -> Result<Kernel, String> {
+        Ok(Kernel {
+            run_dir: c.global.run_dir.clone(),
+            said: None,
+            running: false,
+        })
+    }
+
+    fn load(&mut self) -> Result<(), String> {
+        let socket = self.run_dir.join(control::SOCKET_NAME);
+        if let Err(e) = std::os::unix::net::UnixStream::connect(&socket) {
+            use std::io::ErrorKind::{ConnectionRefused, NotFound};
+            if matches!(e.kind(), NotFound | ConnectionRefused) {
+                self.said = Some(format!(
+                    "sipwall is not running ({} absent): the stored zones are loaded when it starts",
+                    socket.display()
+                ));
+                return Ok(());
+            }
+        }
+        self.running = true;
+        let answer = control::call(&self.run_dir, &Request::LoadZones)?;
+        let msg = answer
+            .get("message")
+            .or_else(|| answer.get("error"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("no answer")
+            .to_string();
+        if answer.get("ok").and_then(|o| o.as_bool()) == Some(true) {
+            self.said = Some(msg);
+            Ok(())
+        } else {
+            Err(format!(
+                "the running sipwall could not load the zones: {msg}"
+            ))
+        }
     }
 }
 
 impl GeoSets for Kernel {
     fn set_geo(&mut self, _v4: &[ipnet::Ipv4Net], _v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
-        Err("the firewall backend has no geo sets yet in this build".into())
+        // The union just computed is exactly what is now on storage.
+        self.load()
     }
 }

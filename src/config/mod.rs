@@ -12,6 +12,7 @@ mod model;
 mod raw;
 pub mod schema;
 pub mod show;
+#[cfg(feature = "toml")]
 mod toml_file;
 mod uci;
 mod validate;
@@ -103,7 +104,7 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
 /// As [`load`], also saying which file and format were used.
 pub fn load_from(path: Option<&Path>) -> Result<Loaded, ConfigError> {
     let path = path.map_or_else(default_path, Path::to_path_buf);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = read_bounded(&path).map_err(|e| {
         let hint = if path.as_os_str() == TOML_PATH {
             format!(" (neither {UCI_PATH} nor {TOML_PATH} is readable; create one or pass --config PATH)")
         } else {
@@ -120,6 +121,25 @@ pub fn load_from(path: Option<&Path>) -> Result<Loaded, ConfigError> {
     })
 }
 
+/// A configuration is a few kilobytes; refusing more keeps a wrong path
+/// (a log, a device) from eating the router's memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} KiB; is this the configuration file?",
+            MAX_CONFIG_BYTES / 1024
+        )));
+    }
+    Ok(text)
+}
+
 pub fn parse(text: &str, file: &Path, format: Format) -> Result<Config, ConfigError> {
     match format {
         Format::Uci => parse_uci(text, file),
@@ -132,9 +152,19 @@ pub fn parse_uci(text: &str, file: &Path) -> Result<Config, ConfigError> {
     finish(&sections, file)
 }
 
+#[cfg(feature = "toml")]
 pub fn parse_toml(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let sections = toml_file::read(text, file)?;
     finish(&sections, file)
+}
+
+/// Router builds leave the TOML front end out (feature `toml`).
+#[cfg(not(feature = "toml"))]
+pub fn parse_toml(_text: &str, file: &Path) -> Result<Config, ConfigError> {
+    Err(ConfigError::new(format!(
+        "this sipwall was built without TOML support (router builds read UCI only): write the settings to {UCI_PATH}"
+    ))
+    .in_file(file))
 }
 
 fn finish(sections: &[raw::RawSection], file: &Path) -> Result<Config, ConfigError> {
@@ -176,6 +206,7 @@ mod tests {
             parse(" \n# nothing\n", p, Format::Uci).unwrap(),
             Config::default()
         );
+        #[cfg(feature = "toml")]
         assert_eq!(parse("", p, Format::Toml).unwrap(), Config::default());
     }
 }

@@ -420,8 +420,28 @@ pub fn summary(c: &Config) -> String {
             )
         })
         .collect();
+    let scanners = if c.scanners.signatures.is_empty() {
+        "Scanner signatures: none.".to_string()
+    } else {
+        format!(
+            "{} scanner signatures ban for {}.",
+            c.scanners.signatures.len(),
+            fmt_ban(c.scanners.ban_secs)
+        )
+    };
+    let geo = match (c.geo.enabled, c.geo.mode) {
+        (false, _) => "Country zones: off.".to_string(),
+        (true, GeoMode::Block) => format!(
+            "Country zones: {} never reach SIP.",
+            c.geo.countries.join(", ")
+        ),
+        (true, GeoMode::Allow) => format!(
+            "Country zones: only {} reach SIP.",
+            c.geo.countries.join(", ")
+        ),
+    };
     format!(
-        "{}: new SIP requests pass when {}, from an open door, the LAN or the allowlist; everything else is {}. Failed logins ban: {}.",
+        "{}: new SIP requests pass when {}, from an open door, the LAN or the allowlist; everything else is {}. Failed logins ban: {}. {scanners} {geo}",
         if g.monitor { "MONITOR mode (nothing is dropped, drops are only logged)" } else { "enforcing" },
         gates.join(" or "),
         if g.monitor { "logged" } else { "dropped" },
@@ -429,11 +449,45 @@ pub fn summary(c: &Config) -> String {
     )
 }
 
+/// Valid but risky choices an admin should make knowingly.
+pub fn warnings(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let g = &c.global;
+    if g.enabled && g.fail_open {
+        out.push("fail_open '1': while sipwall is stopped or overloaded, SIP requests reach the PBX uninspected".into());
+    }
+    if g.enabled && g.monitor {
+        out.push(
+            "monitor '1': nothing is dropped; the PBX is as exposed as without sipwall".into(),
+        );
+    }
+    if c.geo.enabled && c.geo.mode == GeoMode::Allow {
+        out.push(format!(
+            "geo mode 'allow': only {} reach SIP; your own phones abroad are dropped unless allowlisted or knocking",
+            c.geo.countries.join(", ")
+        ));
+    }
+    if g.enabled && c.scanners.signatures.is_empty() {
+        out.push("no scanner signatures (builtin '0' and no signature): scanners are only stopped by the gate".into());
+    }
+    let short = |t: &BanTier| t.ban_secs.is_some_and(|b| b < 600);
+    if !c.ban_tiers.is_empty() && c.ban_tiers.iter().all(short) {
+        out.push(
+            "every ban tier bans for less than 10 minutes: password guessers come back quickly"
+                .into(),
+        );
+    }
+    out
+}
+
 /// Readable text: one block per section, defaults marked.
 pub fn to_text(c: &Config, show_secrets: bool) -> String {
     let mut out = String::new();
     out.push_str(&summary(c));
     out.push('\n');
+    for w in warnings(c) {
+        out.push_str(&format!("warning: {w}\n"));
+    }
     for b in blocks(c, show_secrets) {
         out.push('\n');
         match &b.name {
@@ -483,6 +537,30 @@ pub fn to_json(c: &Config, show_secrets: bool) -> Value {
     }
     Value::object()
         .with("summary", summary(c))
+        .with("warnings", warnings(c))
         .with("config", config)
         .with("defaults", defaults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_risky_choices_only() {
+        assert!(warnings(&Config::default()).is_empty());
+        let mut c = Config::default();
+        c.ban_tiers.clear();
+        assert!(warnings(&c).is_empty(), "no tiers is not 'short tiers'");
+        c.ban_tiers.push(BanTier {
+            failures: 3,
+            window_secs: 600,
+            ban_secs: Some(300),
+        });
+        assert!(warnings(&c)[0].contains("less than 10 minutes"));
+        let mut c = Config::default();
+        c.global.enabled = true;
+        c.global.fail_open = true;
+        assert!(warnings(&c)[0].starts_with("fail_open '1'"));
+    }
 }

@@ -50,6 +50,9 @@ pub enum Request {
     Unban {
         ip: IpAddr,
     },
+    /// Load the country zones kept on storage into the kernel (sent by
+    /// `sipwall zones refresh` after it stored new ones).
+    LoadZones,
 }
 
 impl Request {
@@ -62,6 +65,7 @@ impl Request {
             Request::Ban { ip, secs: Some(s) } => format!("ban {ip} {s}"),
             Request::Ban { ip, secs: None } => format!("ban {ip} forever"),
             Request::Unban { ip } => format!("unban {ip}"),
+            Request::LoadZones => "zones-load".into(),
         }
     }
 
@@ -89,8 +93,9 @@ impl Request {
                 Ok(Request::Ban { ip: ip(words.get(1))?, secs })
             }
             ["unban", _] => Ok(Request::Unban { ip: ip(words.get(1))? }),
+            ["zones-load"] => Ok(Request::LoadZones),
             _ => Err(format!(
-                "unknown request '{}': expected status, bans, doors, 'ban IP SECS|forever' or 'unban IP'",
+                "unknown request '{}': expected status, bans, doors, 'ban IP SECS|forever', 'unban IP' or zones-load",
                 line.chars().take(64).collect::<String>()
             )),
         }

@@ -190,6 +190,13 @@ impl Logbook {
         }
     }
 
+    /// Whether an event of `kind` would be written now (nothing counted):
+    /// lets callers skip building context for lines that cannot be logged.
+    pub fn has_budget(&self, kind: Kind, now: Millis) -> bool {
+        let new_window = now.0.saturating_sub(self.window_start.0) >= WINDOW_MS;
+        self.level >= kind.level() && (new_window || self.used[kind as usize] < kind.budget())
+    }
+
     /// Writes an admitted event.
     pub fn event(&mut self, kind: Kind, msg: &str) {
         let sev = match kind {
@@ -402,6 +409,11 @@ mod tests {
             }
         }
         assert_eq!(written, Kind::Drop.budget());
+        assert!(!log.has_budget(Kind::Drop, Millis(20_000)));
+        assert!(
+            log.has_budget(Kind::Drop, Millis(70_000)),
+            "a new minute has room again"
+        );
         log.roll(Millis(70_000));
         let last = log.lines().last().unwrap();
         assert!(

@@ -3,8 +3,8 @@
 //!
 //! One thread does everything that touches packets, so the policy engine
 //! needs no locks and a verdict never waits on another thread; it sleeps in
-//! `poll(2)` on three descriptors (the queue socket, the signal pipe, the
-//! control socket) with a one-second timer for housekeeping. The only other
+//! `poll(2)` on four descriptors (the two queue sockets, the signal pipe,
+//! the control socket) with a one-second timer for housekeeping. The only other
 //! thread resolves allowlisted host names, because DNS can block for
 //! seconds. No async runtime: a router has 16 MB of flash.
 //!
@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use contract::{detect, load_config, MARK_INSPECTED};
 use logbook::Logbook;
-use nfqueue::{QueueSetup, Queues, DRAIN};
+use nfqueue::{QueueSetup, Queues};
 use signals::{Signal, Signals};
 use world::Daemon;
 
@@ -58,6 +58,16 @@ const ROUNDS: usize = 16;
 /// to do.
 pub fn run(opts: RunOptions) -> Result<(), String> {
     let cfg = load_config(opts.config.as_deref())?;
+    if !cfg.global.enabled {
+        let file = opts.config.as_ref().map_or_else(
+            || "the configuration".to_string(),
+            |p| p.display().to_string(),
+        );
+        return Err(format!(
+            "sipwall is disabled in {file} (enabled is off): set a domain or a knock, \
+             then enabled = true (UCI: option enabled '1'), and start it again"
+        ));
+    }
     let mut log = Logbook::open(opts.log_stderr, cfg.global.log_level);
     let signals = Signals::install()?;
     let setup = QueueSetup::new(
@@ -110,8 +120,10 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     let mut next_tick = Instant::now() + TICK;
     loop {
         let timeout = next_tick.saturating_duration_since(Instant::now());
+        let [ans_fd, req_fd] = queues.fds();
         let mut fds = [
-            pollfd(queues.fd()),
+            pollfd(ans_fd),
+            pollfd(req_fd),
             pollfd(signals.fd()),
             pollfd(server.fd()),
         ];
@@ -130,23 +142,23 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        if fds[1].revents != 0 {
+        if fds[2].revents != 0 {
             match signals.take() {
                 Some(Signal::Stop) => break,
                 Some(Signal::Reload) => d.reload(),
                 None => {}
             }
         }
-        if fds[0].revents != 0 {
+        if fds[0].revents != 0 || fds[1].revents != 0 {
             for _ in 0..ROUNDS {
-                let handled = queues.serve(MARK_INSPECTED, |q| d.judge(q));
+                let served = queues.serve(MARK_INSPECTED, |q| d.judge(q));
                 d.apply_pending();
-                if handled < DRAIN {
+                if !served.more() {
                     break;
                 }
             }
         }
-        if fds[2].revents != 0 {
+        if fds[3].revents != 0 {
             server.serve(|req| d.handle(req, Some(&queues)));
         }
         if Instant::now() >= next_tick {
@@ -160,9 +172,9 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     // The rules are gone, so nothing new is queued; answer what is left so
     // the kernel does not drop it when we unbind.
     for _ in 0..ROUNDS {
-        let handled = queues.serve(MARK_INSPECTED, |q| d.judge(q));
+        let served = queues.serve(MARK_INSPECTED, |q| d.judge(q));
         d.apply_pending();
-        if handled == 0 {
+        if served.total() == 0 {
             break;
         }
     }

@@ -2,11 +2,11 @@
 //! requests towards the PBX, `global.queue + 1` the PBX's answers that teach
 //! the policy (401/403/407, 2xx to REGISTER).
 //!
-//! Both queues share one netlink socket (the nfq crate can bind several queue
-//! numbers on one `Queue`; each message says which queue it came from), so
-//! one `poll` covers both. Why the loop is shaped so (measured on the test
-//! bed: crate defaults reach 0.64 of no-rules throughput with 9-29 % loss,
-//! this shape 0.91 with none):
+//! Each queue has its own netlink socket, and the answers are always served
+//! first: a flood that fills the requests queue must not delay the PBX's
+//! 401/403 (the ban it leads to) or its 200 OK to a phone. Why the loop is
+//! shaped so (measured on the test bed: crate defaults reach 0.64 of no-rules
+//! throughput with 9-29 % loss, this shape 0.91 with none):
 //!
 //! * a large socket receive buffer, sized to hold a full kernel queue, so
 //!   the socket never overflows before the queue does;
@@ -123,18 +123,70 @@ pub struct Queued<'a> {
     pub truncated: bool,
 }
 
-pub struct Queues {
+/// One queue on its own netlink socket.
+struct Sock {
     q: nfq::Queue,
     fd: RawFd,
+    num: u16,
+    rcvbuf: usize,
+    last_id: Option<u32>,
+}
+
+impl Sock {
+    fn open(num: u16, fail_open: bool, maxlen: u32, rcvbuf: usize) -> Result<Sock, String> {
+        let (mut q, fd) = open_socket()?;
+        let rcvbuf = set_rcvbuf(fd, rcvbuf);
+        q.set_recv_enobufs(true)
+            .map_err(|e| format!("cannot enable overload reporting on the queue socket: {e}"))?;
+        q.bind(num).map_err(|e| bind_error(num, &e))?;
+        q.set_copy_range(num, COPY_RANGE)
+            .and_then(|_| q.set_queue_max_len(num, maxlen))
+            .and_then(|_| q.set_fail_open(num, fail_open))
+            .map_err(|e| format!("cannot configure NFQUEUE {num}: {e}"))?;
+        q.set_nonblocking(true);
+        Ok(Sock {
+            q,
+            fd,
+            num,
+            rcvbuf,
+            last_id: None,
+        })
+    }
+}
+
+/// Both queues. Each has its own socket so that a flood of requests can
+/// never delay the PBX's answers: those are served first on every wake-up,
+/// which keeps the reaction from a failed login to a kernel ban short even
+/// while the requests queue is full.
+pub struct Queues {
+    req: Sock,
+    ans: Sock,
     setup: QueueSetup,
-    /// Receive buffer the kernel actually granted (bytes).
+    /// Receive buffer the kernel granted the requests socket (bytes).
     pub rcvbuf: usize,
-    last_id: [Option<u32>; 2],
     pub stats: QueueStats,
     last_error: Option<String>,
     msgs: Vec<nfq::Message>,
     answers: Vec<Answer>,
     plan: Vec<Send>,
+}
+
+/// Packets handled by one [`Queues::serve`] call, per queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    pub answers: usize,
+    pub requests: usize,
+}
+
+impl Served {
+    /// A queue gave a full drain: more is probably waiting.
+    pub fn more(&self) -> bool {
+        self.answers >= DRAIN || self.requests >= DRAIN
+    }
+
+    pub fn total(&self) -> usize {
+        self.answers + self.requests
+    }
 }
 
 /// NFNL_SUBSYS_QUEUE << 8 | message type.
@@ -143,30 +195,24 @@ const MSG_VERDICT_BATCH: u16 = (3 << 8) | 3;
 const NFQA_VERDICT_HDR: u16 = 2;
 const NFQA_MARK: u16 = 3;
 
+/// The answers queue carries a few packets per login: a modest buffer.
+const ANSWERS_RCVBUF: usize = 1 << 20;
+
 impl Queues {
-    /// Opens the socket, binds both queues and configures them. Call this
+    /// Opens both sockets, binds and configures the queues. Call this
     /// before the ruleset starts queueing: the crate reads configuration
     /// acknowledgements off the same socket and would swallow packets that
     /// arrive meanwhile.
     pub fn open(setup: QueueSetup) -> Result<Queues, String> {
-        let (mut q, fd) = open_socket()?;
-        let rcvbuf = set_rcvbuf(fd, setup.rcvbuf);
-        q.set_recv_enobufs(true)
-            .map_err(|e| format!("cannot enable overload reporting on the queue socket: {e}"))?;
-        for (num, fail_open) in [(setup.requests, setup.fail_open), (setup.answers, true)] {
-            q.bind(num).map_err(|e| bind_error(num, &e))?;
-            q.set_copy_range(num, COPY_RANGE)
-                .and_then(|_| q.set_queue_max_len(num, setup.maxlen))
-                .and_then(|_| q.set_fail_open(num, fail_open))
-                .map_err(|e| format!("cannot configure NFQUEUE {num}: {e}"))?;
-        }
-        q.set_nonblocking(true);
+        let req = Sock::open(setup.requests, setup.fail_open, setup.maxlen, setup.rcvbuf)?;
+        // Observation must never block the PBX: the answers queue always
+        // fails open.
+        let ans = Sock::open(setup.answers, true, setup.maxlen, ANSWERS_RCVBUF)?;
         Ok(Queues {
-            q,
-            fd,
+            rcvbuf: req.rcvbuf,
+            req,
+            ans,
             setup,
-            rcvbuf,
-            last_id: [None, None],
             stats: QueueStats::default(),
             last_error: None,
             msgs: Vec::with_capacity(DRAIN),
@@ -175,9 +221,9 @@ impl Queues {
         })
     }
 
-    /// The descriptor to poll.
-    pub fn fd(&self) -> RawFd {
-        self.fd
+    /// The descriptors to poll: answers, requests.
+    pub fn fds(&self) -> [RawFd; 2] {
+        [self.ans.fd, self.req.fd]
     }
 
     pub fn setup(&self) -> QueueSetup {
@@ -189,17 +235,37 @@ impl Queues {
         self.last_error.as_deref()
     }
 
-    /// Drains up to [`DRAIN`] packets, asks `judge` for each verdict and
-    /// answers the kernel. Returns how many packets were handled (0: the
-    /// socket was empty).
-    pub fn serve<F>(&mut self, mark_inspected: u32, mut judge: F) -> usize
+    /// Drains the answers queue, then up to [`DRAIN`] requests, asks
+    /// `judge` for each verdict and answers the kernel.
+    pub fn serve<F>(&mut self, mark_inspected: u32, mut judge: F) -> Served
     where
         F: FnMut(&Queued<'_>) -> Kernel,
     {
+        let mut answers = 0;
+        // Answers first, and all of them (bounded), before any request.
+        for _ in 0..4 {
+            let n = self.serve_one(Which::Answers, mark_inspected, &mut judge);
+            answers += n;
+            if n < DRAIN {
+                break;
+            }
+        }
+        let requests = self.serve_one(Which::Requests, mark_inspected, &mut judge);
+        Served { answers, requests }
+    }
+
+    fn serve_one<F>(&mut self, which: Which, mark_inspected: u32, judge: &mut F) -> usize
+    where
+        F: FnMut(&Queued<'_>) -> Kernel,
+    {
+        let sock = match which {
+            Which::Requests => &mut self.req,
+            Which::Answers => &mut self.ans,
+        };
         self.msgs.clear();
         let mut errors = 0;
         while self.msgs.len() < DRAIN && errors < DRAIN {
-            match self.q.recv() {
+            match sock.q.recv() {
                 Ok(m) => self.msgs.push(m),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
@@ -223,15 +289,8 @@ impl Queues {
         self.stats.max_drain = self.stats.max_drain.max(n as u32);
         self.answers.clear();
         for m in &self.msgs {
-            let queue = m.get_queue_num();
             let id = m.get_packet_id();
-            let which = if queue == self.setup.answers {
-                Which::Answers
-            } else {
-                Which::Requests
-            };
-            let slot = (which == Which::Answers) as usize;
-            if let Some(last) = self.last_id[slot] {
+            if let Some(last) = sock.last_id {
                 let gap = id.wrapping_sub(last).wrapping_sub(1);
                 // A huge "gap" is a restart of the sequence, not a loss.
                 if gap > 0 && gap < (1 << 30) {
@@ -241,7 +300,7 @@ impl Queues {
                     }
                 }
             }
-            self.last_id[slot] = Some(id);
+            sock.last_id = Some(id);
             let bytes = m.get_payload();
             let queued = Queued {
                 which,
@@ -265,7 +324,7 @@ impl Queues {
                 _ => None,
             };
             self.answers.push(Answer {
-                queue,
+                queue: sock.num,
                 id,
                 verdict,
                 mark,
@@ -289,7 +348,7 @@ impl Queues {
                     (MSG_VERDICT_BATCH, queue, max_id, verdict, mark)
                 }
             };
-            if let Err(e) = send_verdict(self.fd, typ, queue, id, verdict, mark) {
+            if let Err(e) = send_verdict(sock.fd, typ, queue, id, verdict, mark) {
                 self.stats.netlink_errors += 1;
                 self.last_error = Some(format!("verdict for packet {id} of queue {queue}: {e}"));
             }
@@ -303,8 +362,8 @@ impl Queues {
     /// Unbinds both queues. Packets still waiting in the kernel are dropped
     /// by it (fail-closed), so callers drain first.
     pub fn close(mut self) {
-        let _ = self.q.unbind(self.setup.requests);
-        let _ = self.q.unbind(self.setup.answers);
+        let _ = self.req.q.unbind(self.setup.requests);
+        let _ = self.ans.q.unbind(self.setup.answers);
     }
 }
 

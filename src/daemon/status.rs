@@ -12,20 +12,6 @@ use crate::policy::Reason;
 /// `sipwall bans` / `sipwall doors`); keeps the page small in a flood.
 pub const STATUS_LIST_MAX: usize = 200;
 
-/// One country zone set, as the zones code reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ZoneStatus {
-    /// Country code (`de`) or set name.
-    pub name: String,
-    /// Prefixes loaded into the kernel.
-    pub entries: u64,
-    /// Unix seconds of the last successful load (`None`: never).
-    pub loaded_at: Option<u64>,
-    /// Where the data came from (URL or `cache`).
-    pub source: String,
-    pub last_error: Option<String>,
-}
-
 pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
     let now_wall = d.clock.wall_now();
     let cfg = &d.cfg.global;
@@ -42,6 +28,8 @@ pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
         .with("auth_failures", c.auth_failures)
         .with("bans_refused_allowlisted", c.bans_refused_allowlisted)
         .with("firewall_errors", c.firewall_errors)
+        .with("ban_latency_last_us", c.ban_latency_last_us)
+        .with("ban_latency_max_us", c.ban_latency_max_us)
         .with("reloads", d.reloads)
         .with("last_reload_error", d.last_reload_error.clone());
     let mut bans_total = 0u64;
@@ -80,15 +68,10 @@ pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
                 .with("pending", table(&t.pending)),
         );
     let mut zones = Value::array();
-    for z in &d.zones {
-        zones.push(
-            Value::object()
-                .with("name", z.name.clone())
-                .with("entries", z.entries)
-                .with("age_secs", z.loaded_at.map(|t| now_wall.saturating_sub(t)))
-                .with("source", z.source.clone())
-                .with("last_error", z.last_error.clone()),
-        );
+    for z in crate::zones::status(&d.cfg) {
+        let mut v = z.to_json();
+        v.set("loaded_at", d.zones_loaded_at);
+        zones.push(v);
     }
     let mut hosts = Value::array();
     for h in &d.resolver.hosts {

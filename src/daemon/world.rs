@@ -16,7 +16,7 @@ use super::logbook::{describe_sip, human_secs, Kind, Logbook};
 use super::nfqueue::{kernel_queues, Queued, Queues, Which};
 use super::persist::{self, BanRecord};
 use super::resolve::{self, Resolver};
-use super::status::{self, ZoneStatus};
+use super::status;
 use super::verdicts::Kernel;
 use crate::config::{AllowEntry, Config};
 use crate::json::Value;
@@ -90,6 +90,10 @@ pub struct DaemonCounters {
     pub bans: u64,
     pub doors_opened: u64,
     pub auth_failures: u64,
+    /// Time from judging the packet that caused a ban to the kernel having
+    /// it (microseconds): the last one and the largest seen.
+    pub ban_latency_last_us: u64,
+    pub ban_latency_max_us: u64,
 }
 
 pub struct Daemon {
@@ -109,12 +113,14 @@ pub struct Daemon {
     doors: HashMap<IpAddr, Millis>,
     pub(super) resolver: Resolver,
     allow_pushed: Option<Vec<IpNet>>,
-    pending: Vec<(Effect, String)>,
+    /// Effects of the batch being judged, with their log context and when
+    /// the packet that caused them was judged.
+    pending: Vec<(Effect, String, Instant)>,
     pub(super) counters: DaemonCounters,
     overload_logged_total: u64,
     overload_logged_at: Option<Millis>,
-    /// Country zones loaded into the kernel; filled by the zones code.
-    pub zones: Vec<ZoneStatus>,
+    /// When the stored country zones were last loaded into the kernel.
+    pub(super) zones_loaded_at: Option<u64>,
     pub(super) reloads: u64,
     pub(super) last_reload_error: Option<String>,
 }
@@ -149,7 +155,7 @@ impl Daemon {
             counters: DaemonCounters::default(),
             overload_logged_total: 0,
             overload_logged_at: None,
-            zones: Vec::new(),
+            zones_loaded_at: None,
             reloads: 0,
             last_reload_error: None,
         };
@@ -157,6 +163,8 @@ impl Daemon {
             .map_err(|e| format!("cannot install the firewall rules: {e}"))?;
         d.restore_bans();
         d.push_allow();
+        d.load_zones();
+        d.fetch_missing_zones();
         Ok(d)
     }
 
@@ -198,6 +206,13 @@ impl Daemon {
                 continue;
             };
             let effects = self.engine.ban(r.ip, secs, r.cause, now);
+            if effects.is_empty() {
+                self.log.info(&format!(
+                    "not restoring the ban of {}: it is trusted now (LAN or allowlist)",
+                    r.ip
+                ));
+                continue;
+            }
             for e in effects.iter() {
                 if let Effect::Ban { ip, secs, .. } = *e {
                     if let Err(e) = self.fw.ban(ip, secs) {
@@ -300,9 +315,19 @@ impl Daemon {
         if effects.is_empty() {
             return;
         }
-        let ctx = describe_sip(payload);
+        // In a flood of fresh sources nearly every packet brings a first
+        // drop; when the log has no room for it, skip the description too.
+        let only_drops = effects
+            .iter()
+            .all(|e| matches!(e, Effect::FirstDrop { .. } | Effect::WouldDrop { .. }));
+        let ctx = if only_drops && !self.log.has_budget(Kind::Drop, self.clock.now()) {
+            String::new()
+        } else {
+            describe_sip(payload)
+        };
+        let at = Instant::now();
         for e in effects.iter() {
-            self.pending.push((*e, ctx.clone()));
+            self.pending.push((*e, ctx.clone(), at));
         }
     }
 
@@ -313,8 +338,15 @@ impl Daemon {
         }
         let now = self.now();
         let pending = std::mem::take(&mut self.pending);
-        for (e, ctx) in &pending {
+        for (e, ctx, at) in &pending {
             self.apply(*e, ctx, now);
+            if matches!(e, Effect::Ban { .. }) {
+                // From judging the packet to the kernel having the ban: the
+                // reaction time the benches report (goal: a few ms).
+                let us = at.elapsed().as_micros().min(u64::MAX as u128) as u64;
+                self.counters.ban_latency_last_us = us;
+                self.counters.ban_latency_max_us = self.counters.ban_latency_max_us.max(us);
+            }
         }
         self.pending = pending;
         self.pending.clear();
@@ -599,6 +631,14 @@ impl Daemon {
                 return;
             }
         };
+        if !new.global.enabled {
+            let e = "the new configuration has enabled off; keeping the running policy \
+                     (to stop filtering, stop the service)"
+                .to_string();
+            self.log.warning(&format!("reload: {e}"));
+            self.last_reload_error = Some(e);
+            return;
+        }
         let (old, newg) = (&self.cfg.global, &new.global);
         if (old.queue, old.queue_maxlen, old.fail_open)
             != (newg.queue, newg.queue_maxlen, newg.fail_open)
@@ -619,12 +659,15 @@ impl Daemon {
                 self.log.error(&format!(
                     "reload: cannot install the new firewall rules ({e}); the old rules stay"
                 ));
-            } else {
-                self.repush_kernel_state();
             }
         }
         self.log.set_level(new.global.log_level);
+        let geo_changed = new.geo != self.cfg.geo;
         self.cfg = new;
+        if geo_changed {
+            self.load_zones();
+            self.fetch_missing_zones();
+        }
         if hosts_changed {
             self.resolver = Resolver::start(host_names(&self.cfg), resolve::EVERY);
         }
@@ -636,33 +679,6 @@ impl Daemon {
         };
         self.log
             .notice(&format!("configuration reloaded from {from}"));
-    }
-
-    /// After a fresh install the kernel sets are empty: put bans, doors and
-    /// the allow set back.
-    fn repush_kernel_state(&mut self) {
-        let now = self.now();
-        let bans: Vec<_> = self.engine.bans(now).collect();
-        for b in bans {
-            let secs = b
-                .until
-                .map(|u| (u.0.saturating_sub(now.0) / 1000).max(1) as u32);
-            if let Err(e) = self.fw.ban(b.ip, secs) {
-                self.counters.firewall_errors += 1;
-                self.log.error(&format!(
-                    "cannot re-add the ban of {} after reload: {e}",
-                    b.ip
-                ));
-            }
-        }
-        let doors: Vec<_> = self.doors.iter().map(|(ip, u)| (*ip, *u)).collect();
-        for (ip, until) in doors {
-            if until > now {
-                let secs = ((until.0 - now.0) / 1000).max(1) as u32;
-                let _ = self.fw.open_door(ip, secs);
-            }
-        }
-        self.allow_pushed = None;
     }
 
     /// Answers one control request.
@@ -699,6 +715,7 @@ impl Daemon {
                     .with("ok", true)
                     .with("message", format!("banned {ip} {len}"))
             }
+            Request::LoadZones => self.load_zones(),
             Request::Unban { ip } => {
                 let was = self.engine.unban(ip);
                 if let Err(e) = self.fw.unban(ip) {
@@ -719,6 +736,50 @@ impl Daemon {
         }
     }
 
+    /// Loads the country zones kept on storage into the kernel (at start,
+    /// before any download, and after `sipwall zones refresh` stored new
+    /// ones) and notes them for `status`. In allow mode a missing zone
+    /// loads nothing (see `zones::load_stored`): the error is logged loudly.
+    pub fn load_zones(&mut self) -> Value {
+        if !self.cfg.geo.enabled || self.cfg.geo.countries.is_empty() {
+            self.zones_loaded_at = None;
+            return Value::object()
+                .with("ok", true)
+                .with("message", "country zones are off");
+        }
+        let result = crate::zones::load_stored(&self.cfg, &mut GeoVia(&mut *self.fw));
+        self.zones_loaded_at = result.is_ok().then(|| self.clock.wall_now());
+        match result {
+            Ok((v4, v6)) => {
+                let msg = format!("country zones loaded: {v4} IPv4 and {v6} IPv6 prefixes");
+                self.log.notice(&msg);
+                Value::object().with("ok", true).with("message", msg)
+            }
+            Err(e) => {
+                let msg = format!("country zones: {e}");
+                self.log.error(&msg);
+                Value::object().with("ok", false).with("message", msg)
+            }
+        }
+    }
+
+    /// A configured country without a stored zone is downloaded now, in the
+    /// background, instead of at the next scheduled refresh.
+    fn fetch_missing_zones(&mut self) {
+        let missing = crate::zones::missing(&self.cfg);
+        if missing.is_empty() {
+            return;
+        }
+        self.log.notice(&format!(
+            "country zones not stored yet ({}): downloading now",
+            missing.join(", ")
+        ));
+        if let Err(e) = crate::zones::spawn_refresh(self.config_path.as_deref()) {
+            self.log
+                .error(&format!("country zones: {e}; run `sipwall zones refresh`"));
+        }
+    }
+
     /// SIGTERM: remove every rule and set, then save the bans.
     pub fn shutdown(&mut self) {
         if let Err(e) = self.fw.uninstall() {
@@ -726,6 +787,15 @@ impl Daemon {
                 .error(&format!("cannot remove the firewall rules: {e}"));
         }
         self.write_bans();
+    }
+}
+
+/// The firewall's geo sets as the zones code sees them.
+struct GeoVia<'a>(&'a mut dyn Firewall);
+
+impl crate::zones::GeoSets for GeoVia<'_> {
+    fn set_geo(&mut self, v4: &[ipnet::Ipv4Net], v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
+        self.0.set_geo(v4, v6).map_err(|e| e.to_string())
     }
 }
 

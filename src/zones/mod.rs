@@ -28,12 +28,17 @@ pub use fetch::{Conditional, FetchError, Fetched, HttpOptions, HttpSource, ZoneS
 pub use refresh::{GeoSets, Outcome, Refresh, RefreshReport, RetryPolicy, ZoneReport};
 pub use store::Family;
 
+/// The longest a refresh keeps starting downloads (each one is bounded by
+/// [`HttpOptions`] on its own).
+pub const REFRESH_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Downloads every configured zone and loads the result (see `refresh`).
-pub fn refresh(
+/// `sets` may be any [`GeoSets`], including a `dyn Firewall` backend.
+pub fn refresh<S: GeoSets + ?Sized>(
     config: &Config,
     force: bool,
     src: &mut dyn ZoneSource,
-    sets: &mut dyn GeoSets,
+    sets: &mut S,
     retry: RetryPolicy,
 ) -> RefreshReport {
     Refresh {
@@ -42,8 +47,9 @@ pub fn refresh(
         force,
         now: now_unix(),
         retry,
+        deadline: Some(std::time::Instant::now() + REFRESH_BUDGET),
     }
-    .run(src, sets)
+    .run(src, &mut SizedSets(sets))
 }
 
 /// Loads the zones kept in `<state_dir>/zones` into the kernel without any
@@ -51,11 +57,24 @@ pub fn refresh(
 /// prefixes loaded (IPv4, IPv6). `Ok((0, 0))` without touching the kernel
 /// when zones are disabled. An error is worth logging loudly; in allow mode
 /// it means nothing was loaded (a missing zone must not lock everyone out).
-pub fn load_stored(config: &Config, sets: &mut dyn GeoSets) -> Result<(usize, usize), String> {
+pub fn load_stored<S: GeoSets + ?Sized>(
+    config: &Config,
+    sets: &mut S,
+) -> Result<(usize, usize), String> {
     if !config.geo.enabled || config.geo.countries.is_empty() {
         return Ok((0, 0));
     }
-    refresh::load_stored_into(&config.geo, &config.global.state_dir, sets)
+    refresh::load_stored_into(&config.geo, &config.global.state_dir, &mut SizedSets(sets))
+}
+
+/// Lets an unsized `GeoSets` (a `dyn Firewall`) pass where the core takes
+/// `&mut dyn GeoSets`.
+struct SizedSets<'a, S: ?Sized>(&'a mut S);
+
+impl<S: GeoSets + ?Sized> GeoSets for SizedSets<'_, S> {
+    fn set_geo(&mut self, v4: &[ipnet::Ipv4Net], v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
+        self.0.set_geo(v4, v6)
+    }
 }
 
 /// What `sipwall status` shows for one zone.
@@ -168,6 +187,52 @@ pub fn allow_mode_ready(config: &Config) -> bool {
         })
 }
 
+/// Configured zones with no stored copy yet ("de v4"), e.g. right after
+/// install or after a country was added: worth a download now rather than
+/// at the next scheduled refresh.
+pub fn missing(config: &Config) -> Vec<String> {
+    if !config.geo.enabled {
+        return Vec::new();
+    }
+    let dir = store::zones_dir(&config.global.state_dir);
+    let mut out = Vec::new();
+    for cc in &config.geo.countries {
+        for f in [Family::V4, Family::V6] {
+            if !store::zone_path(&dir, cc, f).is_file() {
+                out.push(format!("{cc} {}", f.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// Starts `sipwall zones refresh` in the background (detached, output to
+/// syslog) and returns at once; the refresh hands the zones back to the
+/// daemon over the control socket. The daemon calls this at start and on a
+/// configuration change when [`missing`] is not empty — never in answer to
+/// the refresh's own request, so a failing mirror cannot cause a loop.
+pub fn spawn_refresh(config_path: Option<&Path>) -> Result<(), String> {
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the sipwall binary: {e}"))?;
+    let mut cmd = std::process::Command::new("sh");
+    // sh backgrounds the job and exits: the refresh is re-parented to init,
+    // so the daemon never has a child to reap.
+    cmd.arg("-c")
+        .arg(
+            r#""$0" zones refresh ${1:+--config "$1"} </dev/null 2>&1 | logger -t sipwall-zones &"#,
+        )
+        .arg(&exe)
+        .arg(config_path.map(|p| p.as_os_str()).unwrap_or_default());
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start sh for the zones refresh: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("starting the zones refresh failed ({status})"))
+    }
+}
+
 /// Where zones are kept for a state directory.
 pub fn zones_dir(state_dir: &Path) -> std::path::PathBuf {
     store::zones_dir(state_dir)
@@ -186,5 +251,36 @@ fn human_age(secs: u64) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 2 * 86400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_status_follow_the_stored_files() {
+        let dir = std::env::temp_dir().join(format!("sw-zmod-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut c = Config::default();
+        c.global.state_dir = dir.clone();
+        c.geo.countries = vec!["xa".into()];
+        assert!(missing(&c).is_empty(), "zones off: nothing is missing");
+        c.geo.enabled = true;
+        assert_eq!(missing(&c), vec!["xa v4".to_string(), "xa v6".to_string()]);
+        let zd = zones_dir(&dir);
+        let v4: Vec<ipnet::Ipv4Net> = vec!["198.51.100.0/24".parse().unwrap()];
+        store::write_atomic(
+            &store::zone_path(&zd, "xa", Family::V4),
+            &codec::encode_v4(&v4),
+        )
+        .unwrap();
+        assert_eq!(missing(&c), vec!["xa v6".to_string()]);
+        c.geo.mode = GeoMode::Allow;
+        assert!(!allow_mode_ready(&c));
+        let st = status_at(&c, 100);
+        assert!(st[0].stored && !st[1].stored);
+        assert_eq!(st[1].to_string(), "xa v6: none stored");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -181,7 +181,7 @@ down() {
 }
 
 # phone: one registration with digest auth, as a real phone does it.
-#   --user 1001 --pass secret --proto udp|tcp --ruri HOST (default the secret
+#   --user 1001 --pass secret --proto udp|tcp|un --ruri HOST (default the secret
 #   domain) --domain HOST --knock DISPLAYNAME --from IP --target IP --ua STR
 #   --count N (N registrations in a row; all must succeed) --rate PER_SEC
 #   --timeout S --rtt FILE (append each registration's response time, ms)
@@ -198,13 +198,16 @@ phone() {
 		shift 2
 	done
 	local t
-	case $proto in udp) t=u1 ;; tcp) t=t1 ;; *) die "phone: --proto udp|tcp" ;; esac
+	# un: UDP with a fresh socket (source port) per registration, so each is
+	# a new flow the filter must inspect.
+	case $proto in udp) t=u1 ;; tcp) t=t1 ;; un) t=un ;; *) die "phone: --proto udp|tcp|un" ;; esac
 	local tgt=$target
 	case $target in *:*) tgt="[$target]" ;; esac
 	local tag
 	tag=phone-$$-$RANDOM
 	local rttopt=()
 	[ -n "$rtt" ] && rttopt=(-trace_rtt -rtt_freq 1)
+	[ "$t" = un ] && rttopt+=(-max_socket 1000)
 	mkdir -p "$BED_RUN/$tag.d"
 	(cd "$BED_RUN/$tag.d" && in_ns "$NS_WAN" sipp "$tgt:5060" -sf "$HERE/register.xml" -t $t -i "$from" -p $((20000 + RANDOM % 20000)) \
 		-s "$user" -au "$user" -ap "$pass" -key ruri "$ruri" -key domain "$domain" -key knock "$knock" -key ua "$ua" \

@@ -141,6 +141,17 @@ class Handler(BaseHTTPRequestHandler):
             r = subprocess.run([self.st.sipwall] + [str(x) for x in body] + ["--config", self.st.config],
                                capture_output=True, text=True, timeout=20)
             return self.send(200, json.dumps({"code": r.returncode, "stdout": r.stdout, "stderr": r.stderr}))
+        if path == "/harness/check":
+            # The test itself: does the daemon accept this UCI text? (runs sipwall check-config)
+            import tempfile
+            with tempfile.NamedTemporaryFile("w", suffix=".uci", delete=False) as fh:
+                fh.write(body["config"])
+            try:
+                r = subprocess.run([self.st.sipwall, "check-config", "--config", fh.name],
+                                   capture_output=True, text=True, timeout=20)
+            finally:
+                os.unlink(fh.name)
+            return self.send(200, json.dumps({"code": r.returncode, "stderr": r.stderr.strip()}))
         if path == "/ubus/file/exec":
             cmd, params = body.get("command", ""), [str(p) for p in body.get("params", [])]
             line = " ".join([cmd] + params)

@@ -192,6 +192,78 @@ def check_ipk(repo, arch, path, name, var, blocks, deps, conffiles):
     return None
 
 
+def check_apk(apk, arch, path, name, var, deps, conffiles, ipk_binary, work):
+    """An .apk (apk v3) read back with apk-tools itself: metadata, payload, OpenWrt's
+    /lib/apk/packages files and hook scripts; then installed into an empty root for this arch."""
+    import hashlib
+    import shutil
+    version = f'{var["PKG_VERSION"]}-r{var["PKG_RELEASE"]}'
+    base = os.path.basename(path)
+    check(base == f"{name}-{version}.apk", f"{base}: file name is <name>-<version>.apk")
+    dump = subprocess.run([apk, "adbdump", path], capture_output=True, text=True)
+    check(dump.returncode == 0, f"{base}: apk adbdump reads it ({dump.stderr.strip()[:200]})")
+    d = dump.stdout
+    check(f"\n  name: {name}\n" in d and f"\n  version: {version}\n" in d, f"{base}: name and version")
+    check(f"\n  arch: {arch}\n" in d, f"{base}: arch {arch}")
+    m = re.search(r"\n  depends: # \d+ items\n((?:    - .*\n)+)", d)
+    got = sorted(x.strip()[2:] for x in m.group(1).splitlines()) if m else []
+    check(got == sorted(deps[name]), f"{base}: depends {got} == Makefile {sorted(deps[name])}")
+    if name == "sipwall-fw3":
+        check(f"    - sipwall={version}\n" in d, f"{base}: provides sipwall={version}")
+    for hook in ("post-install", "pre-deinstall", "post-upgrade"):
+        check(f"\n  {hook}: |" in d or f"\n  {hook}: " in d, f"{base}: {hook} script")
+    check("default_postinst" in d and "default_prerm" in d and "zones cron install" in d and "zones cron remove" in d,
+          f"{base}: scripts call default_postinst/default_prerm and manage the cron line")
+    dest = os.path.join(work, name + "-x")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    ex = subprocess.run([apk, "extract", "--allow-untrusted", "--destination", dest, path], capture_output=True, text=True)
+    check(ex.returncode == 0, f"{base}: apk extract verifies hashes and unpacks it ({ex.stderr.strip()[:200]})")
+    listed = open(os.path.join(dest, f"lib/apk/packages/{name}.list")).read().split() if ex.returncode == 0 else []
+    want = ["/etc/config/sipwall", "/etc/init.d/sipwall", "/etc/uci-defaults/90-sipwall", "/usr/sbin/sipwall"]
+    check(listed == want, f"{base}: /lib/apk/packages/{name}.list names the payload ({listed})")
+    if ex.returncode == 0:
+        cf = open(os.path.join(dest, f"lib/apk/packages/{name}.conffiles")).read().split()
+        check(cf == conffiles, f"{base}: .conffiles == Makefile {conffiles}")
+        st = open(os.path.join(dest, f"lib/apk/packages/{name}.conffiles_static")).read().split()
+        sha = hashlib.sha256(open(os.path.join(dest, "etc/config/sipwall"), "rb").read()).hexdigest()
+        check(st == ["/etc/config/sipwall", sha], f"{base}: .conffiles_static has the config's sha256")
+        b = open(os.path.join(dest, "usr/sbin/sipwall"), "rb").read()
+        check(b == ipk_binary, f"{base}: same /usr/sbin/sipwall as the .ipk")
+        check(os.stat(os.path.join(dest, "etc/config/sipwall")).st_mode & 0o777 == 0o600, f"{base}: config mode 0600")
+    # Install into an empty root for this arch; the kernel/firewall dependencies are stand-ins.
+    repo = os.path.join(work, name + "-deps")
+    shutil.rmtree(repo, ignore_errors=True)
+    os.makedirs(repo)
+    stubs = []
+    for dep in deps[name]:
+        empty = os.path.join(repo, "empty")
+        os.makedirs(empty, exist_ok=True)
+        out = os.path.join(repo, f"{dep}-1.0-r0.apk")
+        subprocess.run([apk, "mkpkg", "--info", f"name:{dep}", "--info", "version:1.0-r0", "--info", f"arch:{arch}",
+                        "--info", "description:stand-in", "--files", empty, "--output", out], check=True, capture_output=True)
+        stubs.append(out)
+    root = os.path.join(work, name + "-root")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "etc/apk"))
+    open(os.path.join(root, "etc/apk/arch"), "w").write(arch + "\n")
+    add = subprocess.run([apk, "add", "--root", root, "--initdb", "--allow-untrusted", "--no-network", "--no-scripts",
+                          "--no-cache", path] + stubs, capture_output=True, text=True)
+    check(add.returncode == 0, f"{base}: apk add installs it into an empty {arch} root ({(add.stderr or add.stdout).strip().splitlines()[-1][:160] if (add.stderr or add.stdout).strip() else ''})")
+    if add.returncode == 0:
+        check(os.path.isfile(os.path.join(root, "usr/sbin/sipwall")) and os.path.isfile(os.path.join(root, "etc/init.d/sipwall")),
+              f"{base}: installed /usr/sbin/sipwall and /etc/init.d/sipwall")
+    other = os.path.join(root, "etc/apk/arch")
+    wrong = "x86_64" if arch != "x86_64" else "mips_24kc"
+    root2 = root + "-wrongarch"
+    shutil.rmtree(root2, ignore_errors=True)
+    os.makedirs(os.path.join(root2, "etc/apk"))
+    open(os.path.join(root2, "etc/apk/arch"), "w").write(wrong + "\n")
+    bad = subprocess.run([apk, "add", "--root", root2, "--initdb", "--allow-untrusted", "--no-network", "--no-scripts",
+                          "--no-cache", path] + stubs, capture_output=True, text=True)
+    check(bad.returncode != 0, f"{base}: apk refuses it on a {wrong} root")
+
+
 def main():
     repo, pkgdir, arches = sys.argv[1], sys.argv[2], sys.argv[3:]
     var, blocks, deps, conffiles = makefile(repo)
@@ -210,6 +282,18 @@ def main():
             if binary is not None:
                 check(b == binary, f"{arch}: both packages carry the same binary")
             binary = b
+        apk = os.environ.get("SIPWALL_APK")
+        if apk:
+            import tempfile
+            with tempfile.TemporaryDirectory() as work:
+                for name in ("sipwall", "sipwall-fw3"):
+                    p = os.path.join(d, f"{name}-{version}-r{var['PKG_RELEASE']}.apk")
+                    if os.path.exists(p):
+                        check_apk(apk, arch, p, name, var, deps, conffiles, binary, work)
+                    else:
+                        check(False, f"{arch}: {p} exists")
+        else:
+            print(f"NOTE {arch}: no apk-tools 3 (SIPWALL_APK): .apk not built or checked")
         if binary:
             check_binary(arch, "/usr/sbin/sipwall", binary, version)
             print(f"     {arch}: binary {len(binary)} bytes; packages " +

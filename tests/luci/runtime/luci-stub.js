@@ -19,7 +19,8 @@
 	};
 
 	function E(tag, attrs, children) {
-		if (Array.isArray(tag)) { var f = document.createDocumentFragment(); tag.forEach(function(c) { append(f, c); }); return f; }
+		/* E([nodes...], children): a fragment of both, as LuCI's dom.create does it */
+		if (Array.isArray(tag)) { var f = document.createDocumentFragment(); tag.forEach(function(c) { append(f, c); }); append(f, children != null ? children : attrs); return f; }
 		if (attrs != null && (typeof attrs != 'object' || Array.isArray(attrs) || attrs instanceof Node)) { children = attrs; attrs = {}; }
 		var el = document.createElement(tag);
 		Object.keys(attrs || {}).forEach(function(k) {

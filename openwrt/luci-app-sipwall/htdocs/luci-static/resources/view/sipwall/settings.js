@@ -38,13 +38,41 @@ function checkDuration(spec, v) {
 
 var KIND_CHECKS = {
 	duration: checkDuration,
+	/* LuCI's hostname also takes '_'; the daemon wants RFC 1123 names only. */
+	hostname: function(spec, v) {
+		return String(v).replace(/\.$/, '').split('.').every(function(l) { return /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l); })
+			? true : _('Expecting a host name of letters, digits, "-" and dots, e.g. sip.example.org');
+	},
 	country: function(spec, v) {
 		return /^[A-Za-z]{2}$/.test(v) ? true : _('Expecting a two-letter country code such as cn or ru');
 	},
 	cron: function(spec, v) {
-		var f = String(v).trim().split(/\s+/);
-		return (f.length == 5 && f.every(function(x) { return /^(@random|[0-9A-Za-z*,\/-]+)$/.test(x); }))
-			? true : _('Expecting a cron schedule of 5 fields, e.g. "17 4 * * *"');
+		var f = String(v).trim().split(/\s+/), names = [[], [], [],
+			['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+			['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']],
+		    lo = [0, 0, 1, 1, 0], hi = [59, 23, 31, 12, 7];
+		var ok = f.length == 5 && f.every(function(field, i) {
+			if (i == 0 && field == '@random')
+				return true;
+			var val = function(x) {
+				if (/^\d+$/.test(x))
+					return (+x >= lo[i] && +x <= hi[i]) ? +x : null;
+				var p = names[i].indexOf(x.toLowerCase());
+				return p < 0 ? null : p + (i == 3 ? 1 : 0);
+			};
+			return field.split(',').every(function(item) {
+				var rs = item.split('/'), range = rs[0], step = rs[1];
+				if (rs.length > 2 || (step != null && !(/^\d+$/.test(step) && +step >= 1 && +step <= Math.max(hi[i], 1))))
+					return false;
+				if (range == '*')
+					return true;
+				var ab = range.split('-');
+				if (ab.length == 2)
+					return val(ab[0]) != null && val(ab[1]) != null && val(ab[0]) <= val(ab[1]);
+				return ab.length == 1 && val(range) != null;
+			});
+		});
+		return ok ? true : _('Expecting a cron schedule of 5 fields (minute hour day month weekday), e.g. "17 4 * * *"');
 	},
 	url: function(spec, v) {
 		return (/^https?:\/\/\S+$/.test(v) && v.indexOf('{cc}') >= 0)
@@ -55,8 +83,18 @@ var KIND_CHECKS = {
 			? true : _('Expecting an absolute path');
 	},
 	secret: function(spec, v) {
-		return /^[!#-&(-;=?-\[\]-_a-~]{6,64}$/.test(v)
-			? true : _('Expecting 6 to 64 characters a phone can send: no spaces, quotes, backslash, < or >');
+		if (!/^[!#-&(-;=?-\[\]-_a-~]{6,64}$/.test(v))
+			return _('Expecting 6 to 64 characters a phone can send: no spaces, quotes, backslash, < or >');
+		var l = v.toLowerCase(), same = true, up = true, down = true;
+		for (var i = 1; i < l.length; i++) {
+			same = same && l.charCodeAt(i) == l.charCodeAt(0);
+			up = up && l.charCodeAt(i) == l.charCodeAt(i - 1) + 1;
+			down = down && l.charCodeAt(i) + 1 == l.charCodeAt(i - 1);
+		}
+		var common = ['password', 'secret', 'qwerty', 'qwertz', 'azerty', 'letmein', 'sipwall', 'knockknock', 'changeme']
+			.some(function(c) { return l.indexOf(c) == 0 && l.length <= c.length + 2; });
+		return (same || up || down || common)
+			? _('This secret is trivial to guess (repeated, sequential or common): use at least 6 mixed characters') : true;
 	},
 	signature: function(spec, v) {
 		return /^[ -~]{3,64}$/.test(v) ? true : _('Expecting 3 to 64 printable characters');
@@ -112,6 +150,9 @@ return view.extend({
 			o.datatype = spec.datatype;
 		if (spec.type == 'uinteger')
 			o.datatype = 'and(uinteger,range(%d,%d))'.format(spec.min, spec.max);
+		/* LuCI's port takes 0; the daemon does not. */
+		if (spec.type == 'port')
+			o.datatype = 'range(1,65535)';
 		if (KIND_CHECKS[spec.type])
 			o.validate = function(section_id, value) {
 				if (value == null || value === '')
@@ -151,7 +192,18 @@ return view.extend({
 		s.tab('general', _('General'));
 		s.tab('ports', _('Ports and queue'));
 		s.tab('advanced', _('Advanced'));
-		this.opt(s, form.Flag, 'sipwall', 'enabled', _('Enabled'), 'general');
+		o = this.opt(s, form.Flag, 'sipwall', 'enabled', _('Enabled'), 'general');
+		/* As the daemon: on without a domain or a knock would drop every SIP request. */
+		o.validate = L.bind(function(m, section_id, value) {
+			if (value != '1')
+				return true;
+			var has = function(type, opt) {
+				var sec = m.children.filter(function(x) { return x.sectiontype == type; })[0];
+				return sec && sec.cfgsections().some(function(sid) { return !!sec.formvalue(sid, opt); });
+			};
+			return (has('domain', 'host') || has('knock', 'secret'))
+				? true : _('Set a secret domain or a knock before enabling sipwall: without either it would drop every SIP request');
+		}, o, m);
 		this.opt(s, form.ListValue, 'sipwall', 'mode', _('Mode'), 'general');
 		this.opt(s, form.ListValue, 'sipwall', 'backend', _('Firewall backend'), 'general');
 		this.opt(s, form.Flag, 'sipwall', 'monitor', _('Monitor only'), 'general');
@@ -232,7 +284,14 @@ return view.extend({
 		s = this.unique(m, 'ratelimit', _('Rate limit'),
 			_('Requests per source; a source that keeps being dropped is banned for a short time so the kernel absorbs its flood.'));
 		this.opt(s, form.Value, 'ratelimit', 'rate', _('Requests per second'));
-		this.opt(s, form.Value, 'ratelimit', 'burst', _('Burst'));
+		o = this.opt(s, form.Value, 'ratelimit', 'burst', _('Burst'));
+		o.validate = L.bind(function(check, section_id, value) {
+			var r = check ? check.call(this, section_id, value) : true,
+			    rate = parseInt(this.section.formvalue(section_id, 'rate') || '20', 10);
+			if (r === true && value !== '' && value != null && parseInt(value, 10) < rate)
+				return _('Expecting a burst of at least the rate (%d), or a phone\'s normal second would be cut').format(rate);
+			return r;
+		}, o, o.validate);
 		this.opt(s, form.Value, 'ratelimit', 'drops_before_ban', _('Drops before ban'));
 		this.opt(s, form.Value, 'ratelimit', 'drop_window', _('Drop window'));
 		this.opt(s, form.Value, 'ratelimit', 'flood_ban_time', _('Flood ban for'));
@@ -240,7 +299,11 @@ return view.extend({
 		/* countries */
 		s = this.unique(m, 'geo', _('Countries'),
 			_('Block SIP from listed countries, or allow it only from them. Zones are refreshed on a schedule and kept across reboots.'));
-		this.opt(s, form.Flag, 'geo', 'enabled', _('Enabled'));
+		o = this.opt(s, form.Flag, 'geo', 'enabled', _('Enabled'));
+		o.validate = function(section_id, value) {
+			var c = this.section.formvalue(section_id, 'country');
+			return (value != '1' || (c && c.length)) ? true : _('List at least one country before enabling country zones');
+		};
 		this.opt(s, form.ListValue, 'geo', 'mode', _('Mode'));
 		this.opt(s, form.DynamicList, 'geo', 'country', _('Countries'));
 		this.opt(s, form.Value, 'geo', 'schedule', _('Refresh schedule'));

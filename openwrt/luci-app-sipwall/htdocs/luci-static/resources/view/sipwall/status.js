@@ -84,22 +84,30 @@ return view.extend({
 				E('p', _('Enable it under Services > sipwall > Settings once a secret domain or a knock is set.'))
 			]);
 
-		var q = st.queue || {};
-		var summary = table([_('State'), _('Mode'), _('Backend'), _('Queue'), _('Queue bound'), _('Overload drops')], [[
-			st.monitor ? _('monitor only') : (st.running === false ? _('stopped') : _('filtering')),
+		var q = st.queue || {}, ov = q.overload || {}, dm = st.daemon || {};
+		var summary = table([_('State'), _('Mode'), _('Backend'), _('Queues'), _('Queue bound'), _('Overload'), _('Up for')], [[
+			st.monitor ? _('monitor only') : _('filtering'),
 			String(st.mode || '-'),
 			String(st.backend || '-'),
-			q.number != null ? String(q.number) : '-',
+			q.requests_queue != null ? '%d / %d'.format(q.requests_queue, q.answers_queue) : '-',
 			E('span', { 'id': 'sipwall-queue-bound' }, q.bound ? _('yes') : _('no')),
-			String(q.overloads != null ? q.overloads : (q.dropped != null ? q.dropped : '-'))
+			ov.events ? _('%d times, %d requests %s').format(ov.events, ov.lost_requests || 0, ov.lost_requests_were || '') : _('none'),
+			fmtAge(st.uptime_secs)
 		]], '');
+		var warnings = [];
+		if (q.bound === false)
+			warnings.push(E('p', _('The packet queue is not bound: new SIP requests are %s.').format(st.fail_open ? _('passing uninspected') : _('dropped'))));
+		if (dm.last_reload_error)
+			warnings.push(E('p', _('The last configuration reload failed, the daemon keeps its previous policy: %s').format(dm.last_reload_error)));
+		if (q.last_error)
+			warnings.push(E('p', _('Queue error: %s').format(q.last_error)));
 
 		var self = this;
 		var bans = table([_('Source'), _('Reason'), _('Since'), _('Expires'), ''],
 			list(st.bans).map(function(b) {
 				return [
 					String(b.ip),
-					String(b.reason || b.cause || '-'),
+					String(b.cause || b.reason || '-'),
 					fmtTime(b.since),
 					b.until == null ? _('when unbanned') : fmtTime(b.until),
 					E('button', {
@@ -117,6 +125,10 @@ return view.extend({
 			}), _('No door is open.'));
 		doors.id = 'sipwall-doors';
 
+		var shown = list(st.bans).length;
+		var bansNote = (st.bans_total != null && st.bans_total > shown)
+			? E('p', _('Showing %d of %d bans.').format(shown, st.bans_total)) : '';
+
 		var counters = st.counters || {};
 		var byReason = counters.by_reason || counters;
 		var crow = Object.keys(byReason).filter(function(k) { return typeof byReason[k] == 'number'; }).sort()
@@ -132,12 +144,21 @@ return view.extend({
 			}), _('Country zones are off.'));
 		zones.id = 'sipwall-zones';
 
+		var tables = ((st.engine || {}).tables) || {};
+		var trows = Object.keys(tables).sort().map(function(k) {
+			var t = tables[k];
+			return [k, '%d / %d'.format(t.len, t.capacity), String(t.evictions || 0), String(t.refused || 0)];
+		});
+
 		return E('div', {}, [
+			warnings.length ? E('div', { 'class': 'alert-message warning', 'id': 'sipwall-warnings' }, warnings) : '',
 			E('div', { 'class': 'cbi-section' }, [summary]),
-			E('div', { 'class': 'cbi-section' }, [E('h3', _('Banned sources')), bans]),
+			E('div', { 'class': 'cbi-section' }, [E('h3', _('Banned sources')), bans, bansNote]),
 			E('div', { 'class': 'cbi-section' }, [E('h3', _('Open doors')), doors]),
 			E('div', { 'class': 'cbi-section' }, [E('h3', _('Verdicts by reason')), ctable]),
-			E('div', { 'class': 'cbi-section' }, [E('h3', _('Country zones')), zones])
+			E('div', { 'class': 'cbi-section' }, [E('h3', _('Country zones')), zones]),
+			E('div', { 'class': 'cbi-section' }, [E('h3', _('Tables')),
+				table([_('Table'), _('Used / capacity'), _('Evictions'), _('Refused')], trows, '-')])
 		]);
 	},
 

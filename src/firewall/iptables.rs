@@ -1,0 +1,666 @@
+//! The iptables + ipset backend (OpenWrt fw3, plain Linux; the nft or the
+//! legacy flavour of iptables).
+//!
+//! Same meaning as the nft backend (see the module docs of `firewall`), in
+//! our own chains (`SIPWALL_*`, jumped to from the first position of the
+//! built-in chain of our hook) and our own ipsets (`sipwall_*`).
+//!
+//! Atomicity:
+//! * rules: one `iptables-restore --noflush` per family, which rewrites only
+//!   our chains (a chain declared in a restore is flushed) in one commit;
+//! * sets: every set is built under a temporary name, and only once all of
+//!   them are filled are they swapped in (`ipset swap`, atomic in the kernel)
+//!   — a failure while filling (a full set, a bad element) leaves every old
+//!   set and rule in place. So a geo set is never empty mid-swap, and
+//!   `ipset restore` sends one element per message: no "Message too long".
+//!
+//! TCP: iptables cannot tell a data segment from a bare ACK cheaply for
+//! both families, so SYN and RST pass and the other segments of a flow are
+//! queued until the daemon marks it; the daemon accepts empty segments
+//! without marking.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use super::exec::Tools;
+use super::state::Remembered;
+use super::{conntrack, Firewall, FwError, Plan, MARK_INSPECTED};
+use crate::config::{GeoMode, Mode};
+
+/// Which iptables binaries to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// `iptables` as the system links it.
+    Default,
+    /// `iptables-legacy` (x_tables).
+    Legacy,
+    /// `iptables-nft` (nf_tables with xt compat).
+    Nft,
+}
+
+const CHAINS: [&str; 6] = [
+    "SIPWALL_FWD",
+    "SIPWALL_IN",
+    "SIPWALL_OUT",
+    "SIPWALL_REQ",
+    "SIPWALL_ANS",
+    "SIPWALL_GEO",
+];
+const SET_PREFIX: &str = "sipwall_";
+const TMP_SUFFIX: &str = "_n";
+/// Static sets (LAN, allow, block) hold at most this many entries.
+const STATIC_MAXELEM: u32 = 65536;
+const GEO_MAXELEM: usize = 262_144;
+/// `-m string` looks for the status line in the first bytes only (IP +
+/// transport headers + the line itself).
+const STRING_TO: u32 = 160;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    V4,
+    V6,
+}
+
+impl Fam {
+    fn suffix(self) -> &'static str {
+        match self {
+            Fam::V4 => "4",
+            Fam::V6 => "6",
+        }
+    }
+    fn ipset_family(self) -> &'static str {
+        match self {
+            Fam::V4 => "inet",
+            Fam::V6 => "inet6",
+        }
+    }
+    fn of(ip: IpAddr) -> Fam {
+        if ip.is_ipv4() {
+            Fam::V4
+        } else {
+            Fam::V6
+        }
+    }
+}
+
+pub struct Iptables {
+    tools: Tools,
+    flavour: Flavour,
+    plan: Option<Plan>,
+    rem: Remembered,
+}
+
+impl Iptables {
+    pub fn new(tools: Tools, flavour: Flavour) -> Iptables {
+        Iptables {
+            tools,
+            flavour,
+            plan: None,
+            rem: Remembered::default(),
+        }
+    }
+
+    fn prog(&self, fam: Fam, what: &str) -> String {
+        let base = match fam {
+            Fam::V4 => "iptables",
+            Fam::V6 => "ip6tables",
+        };
+        let flav = match self.flavour {
+            Flavour::Default => "",
+            Flavour::Legacy => "-legacy",
+            Flavour::Nft => "-nft",
+        };
+        format!("{base}{flav}{what}")
+    }
+
+    fn save(&self, fam: Fam) -> Result<String, FwError> {
+        let p = self.prog(fam, "-save");
+        self.tools
+            .run(&p, &["-t", "filter"], None, "read the filter table")
+    }
+
+    fn restore(&self, fam: Fam, script: &str, action: &str) -> Result<(), FwError> {
+        let p = self.prog(fam, "-restore");
+        self.tools
+            .run(&p, &["--noflush"], Some(script.as_bytes()), action)
+            .map(|_| ())
+    }
+
+    fn ipset(&self, script: &str, action: &str) -> Result<(), FwError> {
+        self.tools
+            .run("ipset", &["restore"], Some(script.as_bytes()), action)
+            .map(|_| ())
+    }
+
+    fn our_sets(&self) -> Result<BTreeSet<String>, FwError> {
+        let out = self
+            .tools
+            .run("ipset", &["list", "-n"], None, "list the ipsets")?;
+        Ok(out
+            .lines()
+            .filter(|l| l.starts_with(SET_PREFIX))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Builds each set under its temporary name, then swaps (or renames)
+    /// them all in. `sets`: (name, create options, elements).
+    fn replace_sets(&self, sets: &[SetSpec]) -> Result<(), FwError> {
+        let existing = self.our_sets()?;
+        let mut fill = String::new();
+        for s in sets {
+            let tmp = format!("{}{TMP_SUFFIX}", s.name);
+            if existing.contains(&tmp) {
+                fill.push_str(&format!("destroy {tmp}\n"));
+            }
+            fill.push_str(&format!("create {tmp} {}\n", s.create));
+            for e in &s.elements {
+                fill.push_str(&format!("add {tmp} {e}\n"));
+            }
+        }
+        let mut swap = String::new();
+        for s in sets {
+            let tmp = format!("{}{TMP_SUFFIX}", s.name);
+            if existing.contains(&s.name) {
+                swap.push_str(&format!("swap {tmp} {}\ndestroy {tmp}\n", s.name));
+            } else {
+                swap.push_str(&format!("rename {tmp} {}\n", s.name));
+            }
+        }
+        if let Err(e) = self.ipset(&fill, "fill the new sets") {
+            // Drop the half-built temporaries; the live sets are untouched.
+            if let Ok(now) = self.our_sets() {
+                let clean: String = sets
+                    .iter()
+                    .map(|s| format!("{}{TMP_SUFFIX}", s.name))
+                    .filter(|t| now.contains(t))
+                    .map(|t| format!("destroy {t}\n"))
+                    .collect();
+                let _ = self.ipset(&clean, "remove temporary sets");
+            }
+            return Err(e);
+        }
+        self.ipset(&swap, "swap the new sets in")
+    }
+
+    fn set_entry(
+        &mut self,
+        kind: &str,
+        ip: IpAddr,
+        secs: u32,
+        action: &str,
+    ) -> Result<(), FwError> {
+        let set = format!("{SET_PREFIX}{kind}{}", Fam::of(ip).suffix());
+        let ip_s = ip.to_string();
+        let t = secs.to_string();
+        self.tools
+            .run(
+                "ipset",
+                &["add", "-exist", &set, &ip_s, "timeout", &t],
+                None,
+                action,
+            )
+            .map(|_| ())
+    }
+
+    fn plan(&self) -> Result<&Plan, FwError> {
+        self.plan.as_ref().ok_or_else(|| FwError::Failed {
+            tool: "sipwall".into(),
+            action: "change a kernel set".into(),
+            detail: "the iptables rules are not installed yet (install() first)".into(),
+        })
+    }
+
+    fn write_geo_chain(
+        &self,
+        fam: Fam,
+        mode: Option<GeoMode>,
+        monitor: bool,
+        loaded: bool,
+    ) -> Result<(), FwError> {
+        let mut s = String::from("*filter\n:SIPWALL_GEO - [0:0]\n");
+        s.push_str(&geo_rules(fam, mode, monitor, loaded));
+        s.push_str("COMMIT\n");
+        self.restore(fam, &s, "rewrite the geo chain")
+    }
+}
+
+struct SetSpec {
+    name: String,
+    create: String,
+    elements: Vec<String>,
+}
+
+fn net_set(kind: &str, fam: Fam, maxelem: usize, elements: Vec<String>) -> SetSpec {
+    SetSpec {
+        name: format!("{SET_PREFIX}{kind}{}", fam.suffix()),
+        create: format!(
+            "hash:net family {} maxelem {}",
+            fam.ipset_family(),
+            maxelem.max(elements.len())
+        ),
+        elements,
+    }
+}
+
+fn split(nets: &[IpNet]) -> (Vec<String>, Vec<String>) {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for n in nets {
+        match n.trunc() {
+            IpNet::V4(n) => v4.push(n.to_string()),
+            IpNet::V6(n) => v6.push(n.to_string()),
+        }
+    }
+    (v4, v6)
+}
+
+fn drop_target(monitor: bool) -> &'static str {
+    // Monitor mode: the rule only counts.
+    if monitor {
+        ""
+    } else {
+        " -j DROP"
+    }
+}
+
+fn geo_rules(fam: Fam, mode: Option<GeoMode>, monitor: bool, loaded: bool) -> String {
+    let set = format!("{SET_PREFIX}geo{}", fam.suffix());
+    let d = drop_target(monitor);
+    match mode {
+        Some(GeoMode::Block) => format!("-A SIPWALL_GEO -m set --match-set {set} src{d}\n"),
+        // Only a loaded zone filters: an empty one never locks anyone out.
+        Some(GeoMode::Allow) if loaded => {
+            format!("-A SIPWALL_GEO -m set ! --match-set {set} src{d}\n")
+        }
+        _ => String::new(),
+    }
+}
+
+/// Our chains and rules for one family, for `iptables-restore --noflush`.
+/// `save` is the current filter table, to add our jumps only once and drop
+/// jumps to chains this mode no longer uses.
+fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
+    let m = format!("{MARK_INSPECTED:#x}");
+    let sfx = fam.suffix();
+    let d = drop_target(plan.monitor);
+    let (hooks, used): (Vec<(&str, &str)>, Vec<&str>) = match plan.mode {
+        Mode::Router => (vec![("FORWARD", "SIPWALL_FWD")], vec!["SIPWALL_FWD"]),
+        Mode::Host => (
+            vec![("INPUT", "SIPWALL_IN"), ("OUTPUT", "SIPWALL_OUT")],
+            vec!["SIPWALL_IN", "SIPWALL_OUT"],
+        ),
+    };
+    let mut s = String::from("*filter\n");
+    for c in CHAINS {
+        if used.contains(&c) || ["SIPWALL_REQ", "SIPWALL_ANS", "SIPWALL_GEO"].contains(&c) {
+            s.push_str(&format!(":{c} - [0:0]\n"));
+        }
+    }
+    // Jumps: remove those to chains this mode does not use, add missing ones.
+    for line in save.lines() {
+        if let Some(rest) = line.strip_prefix("-A ") {
+            let mut parts = rest.split_whitespace();
+            let (Some(builtin), Some("-j"), Some(target), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if target.starts_with("SIPWALL_")
+                && !builtin.starts_with("SIPWALL_")
+                && !hooks.contains(&(builtin, target))
+            {
+                s.push_str(&format!("-D {builtin} -j {target}\n"));
+            }
+        }
+    }
+    for c in CHAINS {
+        let declared_before = save
+            .lines()
+            .any(|l| l == format!(":{c} - [0:0]") || l.starts_with(&format!(":{c} ")));
+        if declared_before
+            && !used.contains(&c)
+            && !["SIPWALL_REQ", "SIPWALL_ANS", "SIPWALL_GEO"].contains(&c)
+        {
+            s.push_str(&format!("-F {c}\n-X {c}\n"));
+        }
+    }
+    for (builtin, chain) in &hooks {
+        if !save
+            .lines()
+            .any(|l| l == format!("-A {builtin} -j {chain}"))
+        {
+            s.push_str(&format!("-I {builtin} 1 -j {chain}\n"));
+        }
+    }
+
+    let mut classify: Vec<(&str, u16)> = plan.udp_ports.iter().map(|p| ("udp", *p)).collect();
+    classify.extend(plan.tcp_and_tls_ports().into_iter().map(|p| ("tcp", p)));
+    for (proto, port) in &classify {
+        let ct = format!("-p {proto} -m conntrack --ctorigdstport {port}");
+        match plan.mode {
+            Mode::Router => {
+                s.push_str(&format!(
+                    "-A SIPWALL_FWD {ct} --ctdir ORIGINAL -j SIPWALL_REQ\n"
+                ));
+                s.push_str(&format!(
+                    "-A SIPWALL_FWD {ct} --ctdir REPLY -j SIPWALL_ANS\n"
+                ));
+            }
+            Mode::Host => {
+                s.push_str(&format!(
+                    "-A SIPWALL_IN {ct} --ctdir ORIGINAL -j SIPWALL_REQ\n"
+                ));
+                s.push_str(&format!(
+                    "-A SIPWALL_OUT {ct} --ctdir REPLY -j SIPWALL_ANS\n"
+                ));
+            }
+        }
+    }
+
+    let r = "-A SIPWALL_REQ";
+    s.push_str(&format!(
+        "{r} -m set --match-set {SET_PREFIX}lan{sfx} src -j RETURN\n"
+    ));
+    s.push_str(&format!(
+        "{r} -m set --match-set {SET_PREFIX}allow{sfx} src -j ACCEPT\n"
+    ));
+    s.push_str(&format!(
+        "{r} -m set --match-set {SET_PREFIX}ban{sfx} src{d}\n"
+    ));
+    s.push_str(&format!(
+        "{r} -m set --match-set {SET_PREFIX}block{sfx} src{d}\n"
+    ));
+    s.push_str(&format!("{r} -j SIPWALL_GEO\n"));
+    s.push_str(&format!(
+        "{r} -m set --match-set {SET_PREFIX}door{sfx} src -j ACCEPT\n"
+    ));
+    s.push_str(&format!("{r} -m connmark --mark {m}/{m} -j ACCEPT\n"));
+    s.push_str(&format!(
+        "{r} -m mark --mark {m}/{m} -j CONNMARK --or-mark {m}\n"
+    ));
+    s.push_str(&format!("{r} -m mark --mark {m}/{m} -j ACCEPT\n"));
+    s.push_str(&format!(
+        "{r} -p tcp --tcp-flags SYN,RST,ACK SYN -j RETURN\n"
+    ));
+    s.push_str(&format!("{r} -p tcp --tcp-flags RST RST -j RETURN\n"));
+    let bypass = if plan.fail_open {
+        " --queue-bypass"
+    } else {
+        ""
+    };
+    s.push_str(&format!(
+        "{r} -j NFQUEUE --queue-num {}{bypass}\n",
+        plan.queue
+    ));
+
+    let a = "-A SIPWALL_ANS";
+    let aq = plan.answer_queue();
+    s.push_str(&format!(
+        "{a} -m set --match-set {SET_PREFIX}lan{sfx} dst -j RETURN\n"
+    ));
+    for status in ["SIP/2.0 401 ", "SIP/2.0 403 ", "SIP/2.0 407 ", "SIP/2.0 2"] {
+        s.push_str(&format!(
+            "{a} -m string --algo bm --to {STRING_TO} --string \"{status}\" -j NFQUEUE --queue-num {aq} --queue-bypass\n"
+        ));
+    }
+    s.push_str(&geo_rules(fam, plan.geo, plan.monitor, geo_loaded));
+    s.push_str("COMMIT\n");
+    s
+}
+
+impl Firewall for Iptables {
+    fn install(&mut self, plan: &Plan) -> Result<(), FwError> {
+        let allow = self.rem.allow.clone().unwrap_or_else(|| plan.allow.clone());
+        let (lan4, lan6) = split(&plan.lan);
+        let (al4, al6) = split(&allow);
+        let (bl4, bl6) = split(&plan.block);
+        let geo4: Vec<String> = self
+            .rem
+            .geo4
+            .iter()
+            .map(|n| n.trunc().to_string())
+            .collect();
+        let geo6: Vec<String> = self
+            .rem
+            .geo6
+            .iter()
+            .map(|n| n.trunc().to_string())
+            .collect();
+        let (g4, g6) = (!geo4.is_empty(), !geo6.is_empty());
+        let st = STATIC_MAXELEM as usize;
+        let mut sets = vec![
+            net_set("lan", Fam::V4, st, lan4),
+            net_set("lan", Fam::V6, st, lan6),
+            net_set("allow", Fam::V4, st, al4),
+            net_set("allow", Fam::V6, st, al6),
+            net_set("block", Fam::V4, st, bl4),
+            net_set("block", Fam::V6, st, bl6),
+            net_set("geo", Fam::V4, GEO_MAXELEM, geo4),
+            net_set("geo", Fam::V6, GEO_MAXELEM, geo6),
+        ];
+        for (kind, cap, entries) in [
+            (
+                "ban",
+                plan.ban_capacity,
+                self.rem
+                    .live_bans()
+                    .into_iter()
+                    .map(|(ip, s)| (ip, s.unwrap_or(0)))
+                    .collect::<Vec<_>>(),
+            ),
+            ("door", plan.door_capacity, self.rem.live_doors()),
+        ] {
+            for fam in [Fam::V4, Fam::V6] {
+                sets.push(SetSpec {
+                    name: format!("{SET_PREFIX}{kind}{}", fam.suffix()),
+                    create: format!(
+                        "hash:ip family {} timeout 0 maxelem {cap}",
+                        fam.ipset_family()
+                    ),
+                    elements: entries
+                        .iter()
+                        .filter(|(ip, _)| Fam::of(*ip) == fam)
+                        .map(|(ip, secs)| format!("{ip} timeout {secs}"))
+                        .collect(),
+                });
+            }
+        }
+        // Check both rule sets render against the current tables before
+        // touching anything.
+        let save4 = self.save(Fam::V4)?;
+        let save6 = self.save(Fam::V6)?;
+        self.replace_sets(&sets)?;
+        self.restore(
+            Fam::V4,
+            &render_rules(plan, Fam::V4, &save4, g4),
+            "install the IPv4 rules",
+        )?;
+        self.restore(
+            Fam::V6,
+            &render_rules(plan, Fam::V6, &save6, g6),
+            "install the IPv6 rules",
+        )?;
+        self.plan = Some(plan.clone());
+        Ok(())
+    }
+
+    fn uninstall(&mut self) -> Result<(), FwError> {
+        for fam in [Fam::V4, Fam::V6] {
+            let save = self.save(fam)?;
+            let mut s = String::from("*filter\n");
+            let mut ours = Vec::new();
+            for line in save.lines() {
+                if let Some(rest) = line.strip_prefix(':') {
+                    if let Some(name) = rest.split_whitespace().next() {
+                        if name.starts_with("SIPWALL_") {
+                            ours.push(name.to_string());
+                        }
+                    }
+                } else if let Some(rest) = line.strip_prefix("-A ") {
+                    let mut parts = rest.split_whitespace();
+                    if let (Some(chain), Some("-j"), Some(target)) =
+                        (parts.next(), parts.next(), parts.next())
+                    {
+                        if target.starts_with("SIPWALL_") && !chain.starts_with("SIPWALL_") {
+                            s.push_str(&format!("-D {rest}\n"));
+                        }
+                    }
+                }
+            }
+            for c in &ours {
+                s.push_str(&format!("-F {c}\n"));
+            }
+            for c in &ours {
+                s.push_str(&format!("-X {c}\n"));
+            }
+            s.push_str("COMMIT\n");
+            self.restore(fam, &s, "remove the sipwall chains")?;
+        }
+        let sets = self.our_sets()?;
+        if !sets.is_empty() {
+            let s: String = sets.iter().map(|n| format!("destroy {n}\n")).collect();
+            self.ipset(&s, "destroy the sipwall sets")?;
+        }
+        self.plan = None;
+        Ok(())
+    }
+
+    fn ban(&mut self, ip: IpAddr, secs: Option<u32>) -> Result<(), FwError> {
+        self.plan()?;
+        // ipset: timeout 0 = permanent; -exist refreshes the timeout.
+        self.set_entry(
+            "ban",
+            ip,
+            secs.map(|s| s.max(1)).unwrap_or(0),
+            &format!("ban {ip}"),
+        )?;
+        self.rem.ban(ip, secs);
+        conntrack::kill_flows_later(&self.tools, ip);
+        Ok(())
+    }
+
+    fn unban(&mut self, ip: IpAddr) -> Result<(), FwError> {
+        self.plan()?;
+        let set = format!("{SET_PREFIX}ban{}", Fam::of(ip).suffix());
+        let ip_s = ip.to_string();
+        self.tools.run(
+            "ipset",
+            &["del", "-exist", &set, &ip_s],
+            None,
+            &format!("unban {ip}"),
+        )?;
+        self.rem.unban(ip);
+        Ok(())
+    }
+
+    fn open_door(&mut self, ip: IpAddr, secs: u32) -> Result<(), FwError> {
+        self.plan()?;
+        self.set_entry("door", ip, secs.max(1), &format!("open a door for {ip}"))?;
+        self.rem.door(ip, secs.max(1));
+        Ok(())
+    }
+
+    fn set_allow(&mut self, nets: &[IpNet]) -> Result<(), FwError> {
+        self.plan()?;
+        let (a4, a6) = split(nets);
+        let st = STATIC_MAXELEM as usize;
+        self.replace_sets(&[
+            net_set("allow", Fam::V4, st, a4),
+            net_set("allow", Fam::V6, st, a6),
+        ])?;
+        self.rem.allow = Some(nets.to_vec());
+        Ok(())
+    }
+
+    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), FwError> {
+        let (mode, monitor) = {
+            let p = self.plan()?;
+            (p.geo, p.monitor)
+        };
+        let old = [!self.rem.geo4.is_empty(), !self.rem.geo6.is_empty()];
+        let new = [!v4.is_empty(), !v6.is_empty()];
+        let fams = [Fam::V4, Fam::V6];
+        // Allow mode: stop filtering a family that becomes empty before its
+        // set empties, start filtering one that becomes loaded only after.
+        for i in 0..2 {
+            if old[i] && !new[i] {
+                self.write_geo_chain(fams[i], mode, monitor, false)?;
+            }
+        }
+        let g4: Vec<String> = v4.iter().map(|n| n.trunc().to_string()).collect();
+        let g6: Vec<String> = v6.iter().map(|n| n.trunc().to_string()).collect();
+        self.replace_sets(&[
+            net_set("geo", Fam::V4, GEO_MAXELEM, g4),
+            net_set("geo", Fam::V6, GEO_MAXELEM, g6),
+        ])?;
+        for i in 0..2 {
+            if new[i] && !old[i] {
+                self.write_geo_chain(fams[i], mode, monitor, true)?;
+            }
+        }
+        self.rem.geo4 = v4.to_vec();
+        self.rem.geo6 = v6.to_vec();
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "iptables"
+    }
+}
+
+/// Whether iptables and ipset are installed and answer.
+pub fn probe(tools: &Tools) -> Result<(), FwError> {
+    tools.run(
+        "iptables-save",
+        &["-t", "filter"],
+        None,
+        "read the filter table",
+    )?;
+    tools.run("ipset", &["list", "-n"], None, "list the ipsets")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn jumps_are_added_once_and_stale_ones_removed() {
+        let plan = Plan::from_config(&Config::default());
+        let fresh = render_rules(&plan, Fam::V4, "", false);
+        assert!(fresh.contains("-I FORWARD 1 -j SIPWALL_FWD"));
+        let again = render_rules(
+            &plan,
+            Fam::V4,
+            ":SIPWALL_FWD - [0:0]\n-A FORWARD -j SIPWALL_FWD\n",
+            false,
+        );
+        assert!(!again.contains("-I FORWARD"));
+        let mut host = plan.clone();
+        host.mode = Mode::Host;
+        let switched = render_rules(
+            &host,
+            Fam::V4,
+            ":SIPWALL_FWD - [0:0]\n-A FORWARD -j SIPWALL_FWD\n",
+            false,
+        );
+        assert!(switched.contains("-D FORWARD -j SIPWALL_FWD"));
+        assert!(switched.contains("-X SIPWALL_FWD"));
+        assert!(switched.contains("-I INPUT 1 -j SIPWALL_IN"));
+    }
+
+    #[test]
+    fn fail_closed_unless_fail_open() {
+        let mut plan = Plan::from_config(&Config::default());
+        let s = render_rules(&plan, Fam::V6, "", false);
+        assert!(s.contains("-j NFQUEUE --queue-num 5060\n"));
+        assert!(s.contains("--queue-num 5061 --queue-bypass"));
+        plan.fail_open = true;
+        let s = render_rules(&plan, Fam::V6, "", false);
+        assert!(s.contains("-j NFQUEUE --queue-num 5060 --queue-bypass\n"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The iptables + ipset backend against real kernels in network namespaces.
+//! Root and iptables/ipset/conntrack needed (tests/install/firewall.sh);
+//! otherwise each test prints SKIP (a failure under SIPWALL_STRICT=1).
+
+#[path = "firewall_support/mod.rs"]
+mod firewall_support;
+
+use firewall_support::scenarios::{self, Make};
+use firewall_support::{can_run, Ns};
+use sipwall::config::Mode;
+use sipwall::firewall::{Firewall, Flavour, Iptables, Tools};
+
+const TOOLS: &[&str] = &[
+    "ip",
+    "iptables-restore",
+    "ip6tables-restore",
+    "ipset",
+    "conntrack",
+];
+
+fn make(t: Tools) -> Box<dyn Firewall> {
+    Box::new(Iptables::new(t, Flavour::Default))
+}
+
+fn make_legacy(t: Tools) -> Box<dyn Firewall> {
+    Box::new(Iptables::new(t, Flavour::Legacy))
+}
+
+const MAKE: Make = make;
+
+fn geo4_entries(ns: &Ns) -> usize {
+    let out = ns.exec("ipset list -t sipwall_geo4");
+    out.lines()
+        .find_map(|l| l.strip_prefix("Number of entries: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn leftovers(ns: &Ns) -> String {
+    let sets = ns.exec("ipset list -n");
+    sets.lines()
+        .filter(|l| l.ends_with("_n"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn ipt_kernel_decides() {
+    if can_run(TOOLS) {
+        scenarios::kernel_decides(MAKE, "ik");
+    }
+}
+
+#[test]
+fn ipt_fail_closed_and_doors() {
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(MAKE, "if");
+    }
+}
+
+#[test]
+fn ipt_geo_modes() {
+    if can_run(TOOLS) {
+        scenarios::geo_modes(MAKE, "ig");
+    }
+}
+
+#[test]
+fn ipt_geo_big_swap() {
+    if can_run(TOOLS) {
+        scenarios::geo_big_swap(MAKE, "ib", geo4_entries);
+    }
+}
+
+#[test]
+fn ipt_bad_install_keeps_old() {
+    if can_run(TOOLS) {
+        scenarios::bad_install_keeps_old(MAKE, "ix", leftovers);
+    }
+}
+
+#[test]
+fn ipt_uninstall_leaves_nothing() {
+    if can_run(TOOLS) {
+        scenarios::uninstall_leaves_nothing(MAKE, "iu", Mode::Router);
+        scenarios::uninstall_leaves_nothing(MAKE, "iv", Mode::Host);
+    }
+}
+
+#[test]
+fn ipt_legacy_flavour() {
+    if can_run(&[
+        "iptables-legacy-restore",
+        "ip6tables-legacy-restore",
+        "ipset",
+        "ip",
+    ]) {
+        scenarios::kernel_decides(make_legacy, "il");
+        scenarios::uninstall_leaves_nothing(make_legacy, "iw", Mode::Router);
+    }
+}
+
+#[test]
+fn ipt_ban_kills_conntrack() {
+    if can_run(TOOLS) {
+        scenarios::ban_kills_conntrack(MAKE, "ic");
+    }
+}
+
+#[test]
+fn ipt_queue_path() {
+    if can_run(TOOLS) {
+        scenarios::queue_path(MAKE, "iq");
+    }
+}
+
+#[test]
+fn ipt_router_mode() {
+    if can_run(TOOLS) {
+        scenarios::router_mode(MAKE, "ir");
+    }
+}
+
+#[test]
+fn ipt_router_queue_path() {
+    if can_run(TOOLS) {
+        scenarios::router_queue_path(MAKE, "iy");
+    }
+}

@@ -1,0 +1,191 @@
+//! `sipwall zones refresh|load|status` through the real binary, against a
+//! zone server on loopback and a stand-in for the daemon's control socket
+//! (the daemon owns the kernel ruleset; a refresh hands it the zones).
+
+mod zones_support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use zones_support::{temp_dir, zone_reply, Cleanup, Reply, Server};
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zones");
+
+fn sipwall(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sipwall"))
+        .args(args)
+        .output()
+        .expect("run sipwall");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn config(dir: &Path, server: &Server, mode: &str) -> String {
+    let p = dir.join("sipwall.toml");
+    fs::write(
+        &p,
+        format!(
+            "[sipwall]\nstate_dir = \"{}\"\nrun_dir = \"{}\"\n\n[geo]\nenabled = true\nmode = \"{mode}\"\n\
+             country = [\"xa\"]\nipv4_url = \"{}\"\nipv6_url = \"{}\"\nfallback_ipv4_url = \"{}\"\nfallback_ipv6_url = \"{}\"\n",
+            dir.join("state").display(),
+            dir.join("run").display(),
+            server.url("http", "/ipdeny/{cc}-aggregated.zone"),
+            server.url("http", "/ipdeny/v6/{cc}-aggregated.zone"),
+            server.url("http", "/ipverse/{cc}/ipv4-aggregated.txt"),
+            server.url("http", "/ipverse/{cc}/ipv6-aggregated.txt"),
+        ),
+    )
+    .unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn serve_xa(server: &Server) {
+    let f = |n: &str| fs::read_to_string(Path::new(FIX).join(n)).unwrap();
+    server.route(
+        "/ipdeny/xa-aggregated.zone",
+        zone_reply(&f("xa-aggregated.zone"), Some("\"a\"")),
+    );
+    server.route(
+        "/ipdeny/v6/xa-aggregated.zone",
+        zone_reply(&f("xa-v6-aggregated.zone"), Some("\"b\"")),
+    );
+}
+
+/// Answers `zones-load` requests on `<run_dir>/control.sock` like the
+/// daemon would; returns the requests it saw.
+fn fake_daemon(run_dir: &Path, ok: bool) -> thread::JoinHandle<Vec<String>> {
+    fs::create_dir_all(run_dir).unwrap();
+    let listener = UnixListener::bind(run_dir.join("control.sock")).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let mut line = String::new();
+                    let mut r = BufReader::new(&s);
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        continue; // the client's liveness probe
+                    }
+                    seen.push(line.trim().to_string());
+                    let answer = if ok {
+                        "{\"ok\":true,\"message\":\"country zones loaded: 2 IPv4 and 2 IPv6 prefixes\"}\n"
+                    } else {
+                        "{\"ok\":false,\"message\":\"country zones: nft said no\"}\n"
+                    };
+                    let _ = (&s).write_all(answer.as_bytes());
+                    return seen;
+                }
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn refresh_without_a_daemon_stores_the_zones_and_says_so() {
+    let dir = temp_dir("cli-nodaemon");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "block");
+    let (ok, out) = sipwall(&["zones", "refresh", "--stats", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(out.contains("xa v4: new from primary: 2 prefixes"), "{out}");
+    assert!(out.contains("not running"), "{out}");
+    assert!(out.contains("peak RSS"), "{out}");
+    let (ok, out) = sipwall(&["zones", "status", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("xa v4: 2 prefixes") && out.contains("from primary"),
+        "{out}"
+    );
+    // `zones load` needs the daemon and says so.
+    let (ok, out) = sipwall(&["zones", "load", "--config", &cfg]);
+    assert!(!ok && out.contains("not running"), "{out}");
+}
+
+#[test]
+fn refresh_hands_the_zones_to_the_running_daemon() {
+    let dir = temp_dir("cli-daemon");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "allow");
+    let daemon = fake_daemon(&dir.join("run"), true);
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(out.contains("country zones loaded: 2 IPv4"), "{out}");
+    assert_eq!(daemon.join().unwrap(), vec!["zones-load".to_string()]);
+}
+
+#[test]
+fn a_failed_download_or_a_daemon_error_fails_the_command() {
+    let dir = temp_dir("cli-fail");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "block");
+    // Kernel side refuses: exit status 1 and the daemon's words.
+    let _ = fs::remove_file(dir.join("run").join("control.sock"));
+    let daemon = fake_daemon(&dir.join("run"), false);
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("nft said no"), "{out}");
+    daemon.join().unwrap();
+    // A 404 with nothing stored for v6: exit 1, a message naming the zone.
+    fs::remove_file(dir.join("run").join("control.sock")).unwrap();
+    server.route("/ipdeny/v6/xa-aggregated.zone", Reply::Status(404));
+    fs::remove_dir_all(dir.join("state")).unwrap();
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("xa v6: FAILED") && out.contains("404"),
+        "{out}"
+    );
+}
+
+#[test]
+fn one_refresh_at_a_time() {
+    use std::os::fd::AsRawFd;
+    let dir = temp_dir("cli-lock");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "block");
+    let zones = dir.join("state").join("zones");
+    fs::create_dir_all(&zones).unwrap();
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(zones.join(".lock"))
+        .unwrap();
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok && out.contains("another"), "{out}");
+    assert_eq!(
+        server.hits("/ipdeny/xa-aggregated.zone"),
+        0,
+        "a second refresh downloaded"
+    );
+    drop(held);
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert_eq!(server.hits("/ipdeny/xa-aggregated.zone"), 1);
+}
