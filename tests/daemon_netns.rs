@@ -268,6 +268,52 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     );
     write_config("");
 
+    // Failed logins seen in the PBX's answers ban the source (default tier:
+    // 2 failures in 1h), and the kernel then drops it.
+    let (_, before) = ctl(&run_dir, &["bans"]);
+    assert!(!before.contains(CLIENT), "banned too early:\n{before}");
+    for seq in [10, 11] {
+        let a = ask(&pair.client, to, support::register_with_password(seq), wait);
+        assert_eq!(
+            a.as_deref(),
+            Some("SIP/2.0 403 Forbidden"),
+            "guess {seq}:\n{}",
+            sw.output()
+        );
+    }
+    assert!(
+        wait_for(3, || ctl(&run_dir, &["bans"]).1.contains(CLIENT)),
+        "two failed logins did not ban the source:\n{}",
+        sw.output()
+    );
+    let s = status(&run_dir);
+    let latency = num(&s, &["daemon", "ban_latency_last_us"]);
+    eprintln!(
+        "sipwall run: auth-failure ban applied {latency} us after the PBX's answer was judged"
+    );
+    assert!(
+        sw.output().contains(&format!(
+            "ban {CLIENT} for 1h: 2 failed authentications in 1h (tier 1)"
+        )),
+        "the ban's log line does not explain it:\n{}",
+        sw.output()
+    );
+    let seen = pbx.count();
+    let after = ask(
+        &pair.client,
+        to,
+        options(&format!("sip:{DOMAIN}"), 12),
+        Duration::from_millis(700),
+    );
+    assert_eq!(after, None, "the banned password guesser was answered");
+    assert_eq!(
+        pbx.count(),
+        seen,
+        "the banned password guesser reached the PBX"
+    );
+    let (ok, out) = ctl(&run_dir, &["unban", CLIENT]);
+    assert!(ok, "{out}");
+
     // A manual ban: the kernel drops the source before the queue.
     let (ok, out) = ctl(&run_dir, &["ban", CLIENT, "--for", "1h"]);
     assert!(ok, "{out}");

@@ -34,7 +34,7 @@ skip() {
 	exit 0
 }
 [ "$(id -u)" = 0 ] || skip "not root"
-for t in qemu-system-x86_64 cpio depmod modprobe nft ip conntrack apt-get dpkg-deb musl-gcc; do
+for t in qemu-system-x86_64 cpio depmod modprobe nft ip conntrack socat apt-get dpkg-deb musl-gcc; do
 	command -v "$t" > /dev/null || skip "tool '$t' not installed (run tests/install/vm.sh)"
 done
 [ -x /bin/busybox ] || skip "busybox-static not installed (run tests/install/vm.sh)"
@@ -76,7 +76,7 @@ rm -rf "$work/share" && mkdir -p "$work/share"
 cp "$testbin" "$work/share/firewall_nft"
 cp "$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/debug/sipwall" "$work/share/sipwall"
 cp tests/vm/guest.sh "$work/share/"
-[ -f tests/vm/sipwall-scenario.sh ] && cp tests/vm/sipwall-scenario.sh "$work/share/"
+cp tests/vm/sipwall-scenario.sh "$work/share/"
 
 # 4. boot
 say "booting the VM"

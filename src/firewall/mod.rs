@@ -93,7 +93,23 @@ impl fmt::Display for FwError {
                 detail,
             } => {
                 let detail = detail.trim();
-                write!(f, "{tool} failed to {action}: {detail}")
+                write!(f, "{tool} failed to {action}: {detail}")?;
+                // nft's own words are misleading for the two failures a
+                // router admin will meet.
+                if detail.contains("Too many open files") || detail.contains("Hash is full") {
+                    write!(
+                        f,
+                        " (a kernel set is full: raise capacity.bans / capacity.doors, \
+                         or unban before shrinking them)"
+                    )?;
+                } else if detail.contains("queue") && detail.contains("No such file or directory") {
+                    write!(
+                        f,
+                        " (this kernel lacks the nft queue statement: on OpenWrt install \
+                         kmod-nft-queue, or set global.backend to iptables)"
+                    )?;
+                }
+                Ok(())
             }
             FwError::Io { tool, err } => write!(f, "talking to '{tool}' failed: {err}"),
             FwError::NoBackend(why) => write!(f, "no firewall backend usable: {why}"),

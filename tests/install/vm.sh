@@ -6,7 +6,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=""
-for p in qemu-system-x86 busybox-static dash cpio kmod nftables iproute2 conntrack musl-tools; do
+for p in qemu-system-x86 busybox-static dash cpio kmod nftables iproute2 conntrack socat musl-tools; do
 	dpkg -s "$p" > /dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the test VM's initramfs: a static busybox for PID 1's chores, dash
 # as /bin/sh (busybox's ash would run its own stripped-down `ip` applet
-# instead of iproute2's), the host's nft, ip and conntrack with the shared
-# libraries they link (so the guest runs whatever distribution the host is),
-# and the kernel modules the firewall needs, resolved against the Debian
-# kernel tree with the host's kmod and re-indexed so the guest's modprobe
-# and the kernel's module autoload work.
+# instead of iproute2's), the host's nft, ip, conntrack and socat (the
+# scenario's UDP peers) with the shared libraries they link (so the guest
+# runs whatever distribution the host is), and the kernel modules the
+# firewall needs, resolved against the Debian kernel tree with the host's
+# kmod and re-indexed so the guest's modprobe and the kernel's module
+# autoload work.
 #
 #   build-initramfs.sh KERNEL_TREE OUT.cpio.gz
 set -euo pipefail
@@ -40,6 +41,7 @@ copy_with_libs /bin/dash /bin/sh
 copy_with_libs "$(command -v nft)" /usr/sbin/nft
 copy_with_libs "$(command -v ip)" /usr/sbin/ip
 copy_with_libs "$(command -v conntrack)" /usr/sbin/conntrack
+copy_with_libs "$(command -v socat)" /usr/bin/socat
 [ -e "$stage/lib64/ld-linux-x86-64.so.2" ] || install -D /lib64/ld-linux-x86-64.so.2 "$stage/lib64/ld-linux-x86-64.so.2"
 cp /etc/protocols /etc/services "$stage/etc/" 2> /dev/null || true
 echo "root:x:0:0:root:/root:/bin/sh" > "$stage/etc/passwd"

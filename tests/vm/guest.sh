@@ -17,19 +17,18 @@ if grep -q '^nft_queue ' /proc/modules; then ok "nft_queue module loaded"; else 
 #    included: fail-closed with nobody bound, NF_REPEAT + MARK_INSPECTED
 #    marks the flow, the PBX's 401s are copied to queue+1, bans, doors,
 #    geo, atomic installs, uninstall.
-SIPWALL_STRICT=1 RUST_BACKTRACE=1 ./firewall_nft --test-threads=2 > /tmp/fw.out 2>&1
+# (The 25k-prefix geo swap is left to the host: it needs no queue and
+#  takes a minute under emulation.)
+SIPWALL_STRICT=1 RUST_BACKTRACE=1 ./firewall_nft --test-threads=2 --skip nft_geo_big_swap > /tmp/fw.out 2>&1
 rc=$?
 cat /tmp/fw.out
 if [ $rc = 0 ]; then ok "firewall_nft: all tests pass on a kernel with nft queue"; else bad "firewall_nft failed (exit $rc)"; fi
 if grep -q 'SKIP: kernel lacks the nft queue' /tmp/fw.out; then bad "the queue path was skipped in the VM"; fi
 if grep -q '^test nft_queue_path ... ok' /tmp/fw.out; then ok "nft queue path with a real NFQUEUE listener"; else bad "nft_queue_path did not pass"; fi
 
-# 2. The real sipwall binary, once `sipwall run` exists.
-if [ -x ./sipwall-scenario.sh ] && ./sipwall run --help > /dev/null 2>&1; then
-	if /bin/sh ./sipwall-scenario.sh; then ok "sipwall run: queue path"; else bad "sipwall run scenario"; fi
-else
-	echo "VMTEST_INFO: sipwall run not available in this build; the queue path was proven by firewall_nft above"
-fi
+# 2. The real sipwall binary: domain passes, bare IP dropped, kill -9
+#    leaves it fail-closed.
+if /bin/sh ./sipwall-scenario.sh; then ok "sipwall run: queue path"; else bad "sipwall run scenario"; fi
 
 if [ $fails = 0 ]; then
 	echo VMTEST_PASS
