@@ -301,3 +301,16 @@ fn block_list_drops_as_banned() {
     );
     assert_eq!((d.verdict, d.reason), (Verdict::Drop, Reason::Banned));
 }
+
+#[test]
+fn state_memory_is_fixed_and_fits_a_small_router() {
+    let mut e = engine(&config());
+    let before = e.state_bytes();
+    let junk = Req::invite("1002@198.51.100.1").bytes();
+    for n in 0..20_000 {
+        e.decide(&udp(&many(n), &junk), secs(1));
+    }
+    assert_eq!(e.state_bytes(), before);
+    eprintln!("state with default capacities: {before} bytes");
+    assert!(before < 10 * 1024 * 1024, "{before} bytes");
+}
