@@ -131,6 +131,8 @@ pub struct Setup {
     pub tiers: Vec<(u32, u32, u32)>,
     pub fail_open: bool,
     pub mode_host: bool,
+    /// The knock secret (From display name).
+    pub knock: String,
 }
 
 impl Default for Setup {
@@ -141,6 +143,7 @@ impl Default for Setup {
             tiers: vec![(2, 3600, 3600), (12, 86400, 0)],
             fail_open: false,
             mode_host: false,
+            knock: KNOCK.to_string(),
         }
     }
 }
@@ -282,6 +285,11 @@ impl Bed {
     /// The config file the scenario's sipwall runs with.
     pub fn config_text(&self) -> String {
         config_text(&self.setup, &self.run)
+    }
+
+    /// Rewrites the config file from `self.setup` (then SIGHUP to apply).
+    pub fn rewrite_config(&self) {
+        fs::write(&self.config, self.config_text()).expect("write config");
     }
 
     /// Starts `sipwall run` in the router (or PBX host) namespace and waits
@@ -477,7 +485,8 @@ pub fn config_text(s: &Setup, run: &Path) -> String {
     ));
     t.push_str(&format!("[[domain]]\nhost = \"{DOMAIN}\"\n\n"));
     t.push_str(&format!(
-        "[[knock]]\nname = \"display\"\nsecret = \"{KNOCK}\"\nlook_in = [\"display_name\"]\ndoor_time = 4000\n\n"
+        "[[knock]]\nname = \"display\"\nsecret = \"{}\"\nlook_in = [\"display_name\"]\ndoor_time = 4000\n\n",
+        s.knock
     ));
     for (i, a) in s.allow.iter().enumerate() {
         t.push_str(&format!(
