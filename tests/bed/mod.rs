@@ -109,19 +109,7 @@ pub fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// Whether this build has `sipwall run` at all (it is written in parallel
-/// with these tests): a build without it is a missing feature, not a
-/// missing tool, so it skips even under SIPWALL_STRICT=1, loudly.
-fn run_missing() -> bool {
-    Command::new(env!("CARGO_BIN_EXE_sipwall"))
-        .args(["run", "--config", "/nonexistent/sipwall.toml"])
-        .stdin(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).contains("unknown command 'run'"))
-        .unwrap_or(false)
-}
-
-/// Whether policy and daemon options of one scenario.
+/// The policy and daemon options of one scenario.
 #[derive(Clone, Debug)]
 pub struct Setup {
     /// Scanner signatures; `None` keeps sipwall's defaults.
@@ -163,10 +151,6 @@ impl Bed {
     pub fn up(tag: &str, setup: Setup) -> Option<Bed> {
         if let Some(reason) = missing_prerequisite() {
             skip(&reason);
-            return None;
-        }
-        if run_missing() {
-            eprintln!("SKIP: this sipwall build has no `run` command yet (unknown command 'run')");
             return None;
         }
         let tag: String = tag
@@ -293,12 +277,9 @@ impl Bed {
     }
 
     /// Starts `sipwall run` in the router (or PBX host) namespace and waits
-    /// until its queue is bound, so the first packet meets a live filter.
-    /// Returns false (after printing SKIP) only when this build has no
-    /// firewall backend yet — a missing feature, reported loudly, not a
-    /// missing tool; any other failure to start fails the test.
-    #[must_use]
-    pub fn start_sipwall(&mut self) -> bool {
+    /// until its queue is bound, so the first packet meets a live filter;
+    /// a sipwall that does not start fails the test with its output.
+    pub fn start_sipwall(&mut self) {
         assert!(self.sipwall.is_none(), "sipwall already running");
         self.starts += 1;
         let log = self.run.join(format!("sipwall-{}.log", self.starts));
@@ -320,16 +301,11 @@ impl Bed {
                 // Bans restored before the first packet is queued; give the
                 // daemon a moment past binding to finish its start.
                 std::thread::sleep(Duration::from_millis(200));
-                return true;
+                return;
             }
             if let Some(c) = self.sipwall.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
                     self.sipwall = None;
-                    let log = self.sipwall_log();
-                    if log.contains("no firewall backend is built into this sipwall") {
-                        eprintln!("SKIP: this sipwall build has no firewall backend yet (`sipwall run` says so)");
-                        return false;
-                    }
                     panic!(
                         "`sipwall run` exited ({st}) before binding queue {QUEUE}; its output:\n{}",
                         self.sipwall_log()
