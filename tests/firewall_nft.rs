@@ -161,3 +161,20 @@ fn nft_router_queue_path() {
     }
     scenarios::router_queue_path(|t| Box::new(Nft::new(t)), "ny");
 }
+
+/// nft without its interactive CLI (OpenWrt): one process per change.
+#[test]
+fn nft_without_cli_session() {
+    fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
+        let nft = Nft::new(t).without_session();
+        if kernel_has_nft_queue() {
+            Box::new(nft)
+        } else {
+            Box::new(nft.without_queue())
+        }
+    }
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(make_one_shot, "ns");
+        scenarios::kernel_decides(make_one_shot, "nt");
+    }
+}

@@ -51,6 +51,9 @@ pub struct Nft {
     session: Option<Session>,
     /// `false`: no `queue` statements (see [`Nft::without_queue`]).
     queue: bool,
+    /// Changes go through the interactive session while it works.
+    use_session: bool,
+    session_worked: bool,
 }
 
 impl Nft {
@@ -61,6 +64,8 @@ impl Nft {
             rem: Remembered::default(),
             session: None,
             queue: true,
+            use_session: true,
+            session_worked: false,
         }
     }
 
@@ -72,6 +77,14 @@ impl Nft {
     /// tested; `detect` never chooses it.
     pub fn without_queue(mut self) -> Nft {
         self.queue = false;
+        self
+    }
+
+    /// One `nft` process per ban/door change instead of the interactive
+    /// session: what happens by itself with an nft built without its CLI
+    /// (OpenWrt builds it `--without-cli`); tests use it to cover that path.
+    pub fn without_session(mut self) -> Nft {
+        self.use_session = false;
         self
     }
 
@@ -92,25 +105,44 @@ impl Nft {
     /// One change through the interactive session, restarted on failure.
     fn change(&mut self, line: &str, action: &str) -> Result<(), FwError> {
         self.plan()?;
-        if self.session.is_none() {
-            self.session = Some(Session::start(&self.tools)?);
-        }
-        let result = match self.session.as_mut() {
-            Some(s) => s.run(line),
-            None => Ok(()),
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(detail) => {
-                // Whatever state the session is in, start afresh next time.
-                self.session = None;
-                Err(FwError::Failed {
-                    tool: "nft".into(),
-                    action: action.to_string(),
-                    detail,
-                })
+        if self.use_session {
+            if self.session.is_none() {
+                self.session = Session::start(&self.tools).ok();
+            }
+            let result = match self.session.as_mut() {
+                Some(s) => s.run(line),
+                None => Err(SessionError::Broken("cannot start".into())),
+            };
+            match result {
+                Ok(()) => {
+                    self.session_worked = true;
+                    return Ok(());
+                }
+                Err(SessionError::Nft(detail)) => {
+                    // Whatever state the session is in, start afresh next time.
+                    self.session = None;
+                    return Err(FwError::Failed {
+                        tool: "nft".into(),
+                        action: action.to_string(),
+                        detail,
+                    });
+                }
+                Err(SessionError::Broken(why)) => {
+                    self.session = None;
+                    // An nft built without its interactive CLI (OpenWrt's
+                    // is: --without-cli) never works; one that did work
+                    // gets a new session next time.
+                    if !self.session_worked {
+                        self.use_session = false;
+                        eprintln!(
+                            "sipwall: no interactive nft session ({why}); one nft process per ban from now on"
+                        );
+                    }
+                }
             }
         }
+        // One process per change.
+        self.load(&format!("{line}\n"), action)
     }
 }
 
@@ -467,6 +499,13 @@ fn render_geo_contents(
     }
 }
 
+enum SessionError {
+    /// nft refused the change (its message).
+    Nft(String),
+    /// The session itself is unusable (exited, stuck, no CLI in this nft).
+    Broken(String),
+}
+
 /// A long-lived `nft --echo --interactive` process. Its stdout and stderr
 /// are one stream (`2>&1`) read by a thread, so a command's result is
 /// either the "# new generation" echo or an "Error:" line, in order.
@@ -519,14 +558,14 @@ impl Session {
     }
 
     /// Sends one line (one transaction) and waits for nft's verdict.
-    fn run(&mut self, line: &str) -> Result<(), String> {
+    fn run(&mut self, line: &str) -> Result<(), SessionError> {
         // Anything left over from an earlier command is stale.
         while self.lines.try_recv().is_ok() {}
         self.stdin
             .write_all(line.as_bytes())
             .and_then(|_| self.stdin.write_all(b"\n"))
             .and_then(|_| self.stdin.flush())
-            .map_err(|e| format!("nft session died: {e}"))?;
+            .map_err(|e| SessionError::Broken(format!("nft session died: {e}")))?;
         loop {
             match self.lines.recv_timeout(ACK_TIMEOUT) {
                 Ok(l) if l.starts_with("# new generation") => return Ok(()),
@@ -537,13 +576,17 @@ impl Session {
                         msg.push('\n');
                         msg.push_str(&more);
                     }
-                    return Err(msg);
+                    return Err(SessionError::Nft(msg));
                 }
                 Ok(_) => continue, // the echo of what was added
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(format!("no answer from nft within {ACK_TIMEOUT:?}"))
+                    return Err(SessionError::Broken(format!(
+                        "no answer from nft within {ACK_TIMEOUT:?}"
+                    )))
                 }
-                Err(RecvTimeoutError::Disconnected) => return Err("nft session exited".to_string()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(SessionError::Broken("nft session exited".to_string()))
+                }
             }
         }
     }
