@@ -25,13 +25,14 @@
 //! `conntrack` tools rather than hand-written netlink: they exist on every
 //! target (fw4 ships nft, fw3 ships iptables/ipset), keep the binary small,
 //! and their transactions give atomic installs for free. The one hot path —
-//! a ban — goes through a long-lived `nft -i` session so it costs no process
-//! spawn (see [`nft`]).
+//! a ban on the nft backend — goes over netlink directly, so it costs no
+//! process spawn (see `nft` and `nftnl`).
 
 mod conntrack;
 mod exec;
 mod iptables;
 mod nft;
+mod nftnl;
 mod plan;
 mod state;
 
