@@ -8,6 +8,10 @@
 //! Only what bans and doors need is here: hash sets of `ipv4_addr` /
 //! `ipv6_addr` with an optional timeout. Everything bigger (installs, geo,
 //! allow) stays with `nft -f`, whose parser and batching we want.
+//!
+//! The same socket speaks the ipset protocol ([`Socket::ipset`]) for the
+//! iptables backend's bans and doors: `IPSET_CMD_ADD`/`DEL` of one address,
+//! "exist" semantics (an existing entry gets the new timeout).
 
 use std::io;
 use std::net::IpAddr;
@@ -32,6 +36,23 @@ const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
 const NFTA_DATA_VALUE: u16 = 1;
+const NFNL_SUBSYS_IPSET: u16 = 6;
+const IPSET_CMD_ADD: u16 = 9;
+const IPSET_CMD_DEL: u16 = 10;
+const IPSET_PROTOCOL: u8 = 7;
+const IPSET_ATTR_PROTOCOL: u16 = 1;
+const IPSET_ATTR_SETNAME: u16 = 2;
+const IPSET_ATTR_DATA: u16 = 7;
+const IPSET_ATTR_IP: u16 = 1;
+const IPSET_ATTR_IPADDR_IPV4: u16 = 1;
+const IPSET_ATTR_IPADDR_IPV6: u16 = 2;
+const IPSET_ATTR_TIMEOUT: u16 = 6;
+/// ipset's "element does not exist" (IPSET_ERR_EXIST, 4097+...): the
+/// kernel's first type-specific error code.
+const IPSET_ERR_EXIST: i32 = 4103;
+const NLA_F_NET_BYTEORDER: u16 = 0x4000;
+const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
 
 /// One step of a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,8 +148,70 @@ impl Socket {
         );
         self.seq = end_seq.wrapping_add(1);
 
+        self.send(&buf)?;
+        self.wait_acks(&acks)
+    }
+
+    /// Adds (`Some(timeout)`, 0 = permanent) or deletes (`None`) one
+    /// address in an ipset; no error if it is already there / not there.
+    pub fn ipset(&mut self, set: &str, ip: IpAddr, add: Option<u32>) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(256);
+        let seq = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        let (cmd, flags) = match add {
+            Some(_) => (IPSET_CMD_ADD, NLM_F_REQUEST | NLM_F_ACK),
+            None => (IPSET_CMD_DEL, NLM_F_REQUEST | NLM_F_ACK),
+        };
+        let family = if ip.is_ipv4() {
+            NFPROTO_IPV4
+        } else {
+            NFPROTO_IPV6
+        };
+        let start = begin_msg(
+            &mut buf,
+            (NFNL_SUBSYS_IPSET << 8) | cmd,
+            flags,
+            seq,
+            family,
+            0,
+        );
+        put(&mut buf, IPSET_ATTR_PROTOCOL, &[IPSET_PROTOCOL]);
+        put_str(&mut buf, IPSET_ATTR_SETNAME, set);
+        let data = begin_nest(&mut buf, IPSET_ATTR_DATA);
+        let addr = begin_nest(&mut buf, IPSET_ATTR_IP);
+        match ip {
+            IpAddr::V4(a) => put(
+                &mut buf,
+                IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER,
+                &a.octets(),
+            ),
+            IpAddr::V6(a) => put(
+                &mut buf,
+                IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER,
+                &a.octets(),
+            ),
+        }
+        end_nest(&mut buf, addr);
+        if let Some(t) = add {
+            put(
+                &mut buf,
+                IPSET_ATTR_TIMEOUT | NLA_F_NET_BYTEORDER,
+                &t.to_be_bytes(),
+            );
+        }
+        end_nest(&mut buf, data);
+        end_msg(&mut buf, start);
+        self.send(&buf)?;
+        match self.wait_acks(&[seq]) {
+            // Deleting an address that is not in the set.
+            Err(e) if add.is_none() && e.raw_os_error() == Some(IPSET_ERR_EXIST) => Ok(()),
+            r => r,
+        }
+    }
+
+    fn send(&self, buf: &[u8]) -> io::Result<()> {
         // SAFETY: buf is a valid buffer of its length; the kernel address is
-        // the zeroed sockaddr_nl of the bind.
+        // a zeroed sockaddr_nl.
         let sent = unsafe {
             let mut addr: libc::sockaddr_nl = std::mem::zeroed();
             addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -144,7 +227,7 @@ impl Socket {
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
-        self.wait_acks(&acks)
+        Ok(())
     }
 
     /// Reads until every message we asked an ACK for is answered; the
