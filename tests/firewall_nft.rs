@@ -162,11 +162,11 @@ fn nft_router_queue_path() {
     scenarios::router_queue_path(|t| Box::new(Nft::new(t)), "ny");
 }
 
-/// nft without its interactive CLI (OpenWrt): one process per change.
+/// Without a netlink socket: one nft process per ban/door change.
 #[test]
-fn nft_without_cli_session() {
+fn nft_without_netlink() {
     fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
-        let nft = Nft::new(t).without_session();
+        let nft = Nft::new(t).without_netlink();
         if kernel_has_nft_queue() {
             Box::new(nft)
         } else {
