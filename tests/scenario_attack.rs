@@ -274,3 +274,45 @@ fn guesser_replaying_one_nonce_in_fresh_dialogs_is_banned() {
         "4 failed guesses in fresh dialogs did not ban the guesser:\n{out}"
     );
 }
+
+#[test]
+fn over_ipv6_the_scanner_is_banned_and_the_phone_still_registers() {
+    let Some(mut bed) = Bed::up("ipv6", Setup::default()) else {
+        return;
+    };
+    bed.start_sipwall();
+    assert!(
+        bed.phone(&["--target", bed::ROUTER6, "--from", bed::PHONE6]),
+        "IPv6 phone did not register"
+    );
+    assert!(
+        !bed.attack6("svmap", &[]),
+        "svmap -6 found the PBX over IPv6"
+    );
+    assert!(
+        bed.wait_for(2, || bed.is_banned(bed::ATTACKER6)),
+        "the IPv6 scanner {} was not banned:\n{}",
+        bed::ATTACKER6,
+        bed.ctl(&["bans"]).1
+    );
+    assert!(
+        !bed.attack6("svcrack", &["--domain", DOMAIN]),
+        "svcrack -6 --domain cracked a password"
+    );
+    assert_eq!(
+        bed.count("attacker"),
+        0,
+        "the IPv6 scanner's packets reached the PBX"
+    );
+    assert!(
+        bed.phone(&[
+            "--target",
+            bed::ROUTER6,
+            "--from",
+            bed::PHONE6,
+            "--proto",
+            "tcp"
+        ]),
+        "the IPv6 phone lost service (TCP) while the scanner was banned"
+    );
+}

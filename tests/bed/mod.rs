@@ -23,6 +23,7 @@ pub const KNOCK: &str = "knock-7f3a";
 pub const ROUTER: &str = "198.51.100.1";
 pub const ROUTER6: &str = "2001:db8:5::1";
 pub const ATTACKER: &str = "198.51.100.10";
+pub const ATTACKER6: &str = "2001:db8:5::10";
 pub const PHONE: &str = "198.51.100.11";
 pub const PHONE6: &str = "2001:db8:5::11";
 pub const OFFICE: &str = "198.51.100.20";
@@ -192,12 +193,18 @@ impl Bed {
 
     /// Runs `bed.sh ARGS` for this bed: (success, stdout+stderr).
     pub fn sh(&self, args: &[&str]) -> (bool, String) {
+        self.sh_env(args, &[])
+    }
+
+    /// [`Bed::sh`] with extra environment (e.g. `BED_TARGET`).
+    pub fn sh_env(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         let out = Command::new("bash")
             .arg(bed_dir().join("bed.sh"))
             .args(args)
             .env("BED", &self.name)
             .env("BED_RUN", &self.run)
             .env("BED_KEEP_LOGS", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .expect("run tests/bed/bed.sh");
@@ -227,6 +234,16 @@ impl Bed {
         let mut args = vec!["attack", tool];
         args.extend_from_slice(extra);
         let (ok, out) = self.sh(&args);
+        eprintln!("[{}] {}", self.name, out.trim());
+        ok
+    }
+
+    /// sipvicious TOOL over IPv6 against the router's IPv6 address (from the
+    /// attacker's 2001:db8:5::10); true if it learned something.
+    pub fn attack6(&self, tool: &str, extra: &[&str]) -> bool {
+        let mut args = vec!["attack", tool, "-6"];
+        args.extend_from_slice(extra);
+        let (ok, out) = self.sh_env(&args, &[("BED_TARGET", ROUTER6)]);
         eprintln!("[{}] {}", self.name, out.trim());
         ok
     }
