@@ -127,3 +127,15 @@ fn ipt_router_queue_path() {
         scenarios::router_queue_path(MAKE, "iy");
     }
 }
+
+/// Without a netlink socket: one ipset process per ban/door change.
+#[test]
+fn ipt_without_netlink() {
+    fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
+        Box::new(Iptables::new(t, Flavour::Default).without_netlink())
+    }
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(make_one_shot, "is");
+        scenarios::kernel_decides(make_one_shot, "it");
+    }
+}

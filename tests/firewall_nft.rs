@@ -161,3 +161,20 @@ fn nft_router_queue_path() {
     }
     scenarios::router_queue_path(|t| Box::new(Nft::new(t)), "ny");
 }
+
+/// Without a netlink socket: one nft process per ban/door change.
+#[test]
+fn nft_without_netlink() {
+    fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
+        let nft = Nft::new(t).without_netlink();
+        if kernel_has_nft_queue() {
+            Box::new(nft)
+        } else {
+            Box::new(nft.without_queue())
+        }
+    }
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(make_one_shot, "ns");
+        scenarios::kernel_decides(make_one_shot, "nt");
+    }
+}

@@ -288,6 +288,14 @@ pub fn render_status(s: &Value) -> String {
             out.push_str(&table(&["REASON", "PACKETS"], &rows));
         }
     }
+    let d = s.get("daemon");
+    if int(d.and_then(|d| d.get("bans"))) > 0 {
+        out.push_str(&format!(
+            "ban reaction (packet judged -> kernel drops): last {:.1} ms, max {:.1} ms\n",
+            int(d.and_then(|d| d.get("ban_latency_last_us"))) as f64 / 1000.0,
+            int(d.and_then(|d| d.get("ban_latency_max_us"))) as f64 / 1000.0,
+        ));
+    }
     out.push_str(&format!("\nbans: {}\n", int(s.get("bans_total"))));
     if int(s.get("bans_total")) > 0 {
         out.push_str(&render_bans(s.get("bans"), now));

@@ -162,7 +162,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
             server.serve(|req| d.handle(req, Some(&queues)));
         }
         if Instant::now() >= next_tick {
-            d.tick(Some(&queues));
+            d.tick(Some(&mut queues));
             next_tick = Instant::now() + TICK;
         }
     }

@@ -129,6 +129,7 @@ fn queue_json(queues: Option<&Queues>) -> Value {
         .with("requests_queue", setup.requests)
         .with("answers_queue", setup.answers)
         .with("maxlen", setup.maxlen)
+        .with("kernel_maxlen", setup.kernel_maxlen)
         .with("rcvbuf", q.rcvbuf)
         .with("waiting", kr.waiting + ka.waiting)
         .with("requests", s.requests)

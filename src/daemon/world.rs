@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use super::contract::{load_config, Engine, Firewall, Plan, Policy};
 use super::control::{self, Request};
 use super::logbook::{describe_sip, human_secs, Kind, Logbook};
-use super::nfqueue::{kernel_queues, Queued, Queues, Which};
+use super::nfqueue::{kernel_queues, KernelQueue, Queued, Queues, Which};
 use super::persist::{self, BanRecord};
 use super::resolve::{self, Resolver};
 use super::status;
@@ -518,7 +518,7 @@ impl Daemon {
     }
 
     /// Housekeeping, about once a second.
-    pub fn tick(&mut self, queues: Option<&Queues>) {
+    pub fn tick(&mut self, queues: Option<&mut Queues>) {
         let now = self.now();
         self.engine.expire(now);
         if now.0 % 10_000 < 1_000 {
@@ -551,14 +551,15 @@ impl Daemon {
             self.push_allow();
         }
         if let Some(q) = queues {
-            self.check_overload(q, now);
+            let kq = kernel_queues();
+            q.reconcile(&kq);
+            self.check_overload(q, &kq, now);
         }
         self.log.roll(now);
     }
 
-    fn check_overload(&mut self, q: &Queues, now: Millis) {
+    fn check_overload(&mut self, q: &Queues, kq: &[KernelQueue], now: Millis) {
         let setup = q.setup();
-        let kq = kernel_queues();
         let (mut full, mut user) = (0, 0);
         for k in kq.iter().filter(|k| k.queue == setup.requests) {
             full += k.queue_dropped;

@@ -52,6 +52,11 @@ impl<V: Copy> Table<V> {
         self.capacity
     }
 
+    /// Heap bytes held by the slots (fixed from `new` on).
+    pub fn bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Option<Slot<V>>>()
+    }
+
     pub fn is_full(&self) -> bool {
         self.len >= self.capacity
     }

@@ -175,9 +175,20 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(Host<'_>, Option<u16>)> {
 }
 
 fn is_host_char(b: u8) -> bool {
-    // Host names are alphanumerics, '-' and '.'; '_' shows up in the wild.
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+    HOST[usize::from(b)]
 }
+
+/// Host names are alphanumerics, '-' and '.'; '_' shows up in the wild.
+static HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+        i += 1;
+    }
+    t
+};
 
 /// Dotted-quad IPv4 (1 to 3 digits per octet, each at most 255).
 fn ipv4(name: &[u8]) -> Option<Ipv4Addr> {

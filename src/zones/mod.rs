@@ -153,15 +153,13 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
             let rec = records
                 .iter()
                 .find(|r| r.cc == *cc && r.family == Some(family));
-            let stored = store::zone_path(&dir, cc, family).is_file();
+            // The stored file is the truth (it is what the kernel gets).
+            let entries = store::stored_entries(&dir, cc, family);
+            let stored = entries.is_some();
             out.push(ZoneStatus {
                 country: cc.clone(),
                 family,
-                entries: if stored {
-                    rec.map(|r| r.entries).unwrap_or(0)
-                } else {
-                    0
-                },
+                entries: entries.unwrap_or(0),
                 age_secs: rec.and_then(|r| r.fetched).map(|t| now.saturating_sub(t)),
                 source: rec.map(|r| r.source.clone()).unwrap_or_default(),
                 last_error: rec.and_then(|r| r.error.clone()),
