@@ -258,6 +258,8 @@ fn fail_open_overload_is_counted_as_uninspected() {
     let setup = QueueSetup::new(QUEUE, 256, true);
     let (tx, rx) = std::sync::mpsc::channel();
     let stop2 = stop.clone();
+    let judged = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let judged2 = judged.clone();
     let h = in_ns(&pair.server, move || {
         let mut q = Queues::open(setup).expect("open queues");
         let _ = tx.send(());
@@ -274,7 +276,10 @@ fn fail_open_overload_is_counted_as_uninspected() {
             });
             // SAFETY: two valid pollfds.
             unsafe { libc::poll(p.as_mut_ptr(), 2, 50) };
-            while q.serve(MARK, slow).total() > 0 {}
+            while q.serve(MARK, slow).total() > 0 {
+                judged2.store(q.stats.requests as usize, Ordering::Relaxed);
+            }
+            judged2.store(q.stats.requests as usize, Ordering::Relaxed);
         }
         let kernel = kernel_queues();
         q.reconcile(&kernel);
@@ -295,10 +300,31 @@ fn fail_open_overload_is_counted_as_uninspected() {
         0,
         Duration::from_secs(10),
     );
-    std::thread::sleep(Duration::from_secs(1));
+    let settle = |c: &dyn Fn() -> usize| {
+        let t0 = Instant::now();
+        let mut last = usize::MAX;
+        while c() != last && t0.elapsed() < Duration::from_secs(20) {
+            last = c();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        c()
+    };
+    let judged_before = settle(&|| judged.load(Ordering::Relaxed));
+    // After the overload the queue must work again: a gentle stream is
+    // judged (and dropped), none of it waved through.
+    let later = support::blast(
+        &pair.client,
+        to,
+        options(&format!("sip:{SERVER}"), 19),
+        200,
+        1000,
+        Duration::from_secs(5),
+    );
+    let judged_later = settle(&|| judged.load(Ordering::Relaxed)) - judged_before;
+    // Let the PBX work off what it was sent (its count stops moving).
+    let uninspected = settle(&|| pbx.count()) as u64;
     stop.store(true, Ordering::Relaxed);
     let (stats, kernel) = h.join().expect("queue loop");
-    let uninspected = pbx.count() as u64;
     let k = kernel
         .iter()
         .find(|k| k.queue == QUEUE)
@@ -318,5 +344,14 @@ fn fail_open_overload_is_counted_as_uninspected() {
         uninspected <= stats.lost_requests,
         "{uninspected} requests passed uninspected but only {} were counted",
         stats.lost_requests
+    );
+    assert!(
+        stats.overload_events >= 1,
+        "the overload was not reported as an event"
+    );
+    assert_eq!(
+        judged_later, later,
+        "{judged_later} of {later} requests sent after the overload were judged: \
+         the queue did not recover"
     );
 }

@@ -264,7 +264,7 @@ pub fn render_status(s: &Value) -> String {
                 int(q.get("waiting")),
             ));
             out.push_str(&format!(
-                "overload: {} lost requests ({}), {} socket overruns, {} queue-full drops, {} socket-full drops\n",
+                "overload: {} requests lost at the socket ({}), {} seconds with losses, {} queue-full drops, {} socket-full drops\n",
                 int(o.and_then(|o| o.get("lost_requests"))),
                 text(o.and_then(|o| o.get("lost_requests_were"))),
                 int(o.and_then(|o| o.get("events"))),

@@ -560,12 +560,14 @@ impl Daemon {
 
     fn check_overload(&mut self, q: &Queues, kq: &[KernelQueue], now: Millis) {
         let setup = q.setup();
-        let (mut full, mut user) = (0, 0);
-        for k in kq.iter().filter(|k| k.queue == setup.requests) {
-            full += k.queue_dropped;
-            user += k.user_dropped;
-        }
-        let total = q.stats.overload_events + q.stats.lost_requests + full;
+        // Queue-full drops get no packet id; everything else that never
+        // reached us (socket full) is in lost_requests.
+        let full: u64 = kq
+            .iter()
+            .filter(|k| k.queue == setup.requests)
+            .map(|k| k.queue_dropped)
+            .sum();
+        let total = q.stats.lost_requests + full;
         if total <= self.overload_logged_total {
             return;
         }
@@ -581,13 +583,12 @@ impl Daemon {
             "they were dropped (fail-closed)"
         };
         self.log.warning(&format!(
-            "overload: {} requests never reached sipwall since the last report ({} socket overruns, \
-             {} queue-full drops, {} socket-full drops); {fate}. Raise global.queue_maxlen or find \
-             what floods the queue (`sipwall status`)",
+            "overload: {} requests never reached sipwall since the last report (in all: {} lost \
+             at the socket, {} dropped at the full queue); {fate}. Raise global.queue_maxlen or \
+             find what floods the queue (`sipwall status`)",
             total - self.overload_logged_total,
-            q.stats.overload_events,
+            q.stats.lost_requests,
             full,
-            user
         ));
         self.overload_logged_total = total;
         self.overload_logged_at = Some(now);
