@@ -435,3 +435,32 @@ fn garbage_on_the_socket_gets_an_error_answer() {
         );
     }
 }
+
+#[test]
+fn run_refuses_a_disabled_or_broken_configuration_and_says_why() {
+    let dir = Scratch::new("disabled");
+    let file = dir.0.join("sipwall.toml");
+    std::fs::write(&file, "[sipwall]\nenabled = false\n").unwrap();
+    let run = |file: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_sipwall"))
+            .args(["run", "--log-stderr", "--config"])
+            .arg(file)
+            .output()
+            .expect("run sipwall");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&file);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("sipwall is disabled in"), "{err}");
+    assert!(err.contains("enabled = true"), "{err}");
+    std::fs::write(&file, "[sipwall]\nenabled = true\nqueue = \"five\"\n").unwrap();
+    let (code, err) = run(&file);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("sipwall.toml:3"),
+        "the error does not point into the file: {err}"
+    );
+}

@@ -138,6 +138,8 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
              udp_port = [5060]\ntcp_port = []\ntls_port = []\nqueue = 5060\n\
              lan = [\"192.168.77.0/24\"]\nstate_dir = \"{}\"\nrun_dir = \"{}\"\nlog_level = 2\n\n\
              [[domain]]\nhost = \"{DOMAIN}\"\n\n{extra_domain}\
+             # a host name in the allowlist is resolved and put into the allow set\n\
+             [[allow]]\nname = \"loopback\"\nsource = \"localhost\"\n\n\
              # one client sends thousands of new flows below: no flood ban\n\
              [ratelimit]\nrate = 10000\nburst = 10000\n",
                 dir.join("state").display(),
@@ -194,7 +196,37 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     );
     assert_eq!(bad, None, "OPTIONS to a bare IP was answered");
     assert_eq!(pbx.count(), seen, "the PBX saw the request to a bare IP");
+    // IPv6: the same gate.
+    let to6: SocketAddr = "[2001:db8:d::1]:5060".parse().unwrap();
+    let ok6 = ask(
+        &pair.client,
+        to6,
+        options(&format!("sip:{DOMAIN}"), 30),
+        wait,
+    );
+    assert_eq!(
+        ok6.as_deref(),
+        Some("SIP/2.0 200 OK"),
+        "IPv6 OPTIONS to the domain"
+    );
+    let bad6 = ask(
+        &pair.client,
+        to6,
+        options("sip:[2001:db8:d::1]", 31),
+        Duration::from_millis(700),
+    );
+    assert_eq!(bad6, None, "IPv6 OPTIONS to a bare IP was answered");
+    // The allowlisted host name was resolved and reached the kernel.
+    assert!(
+        wait_for(5, || pair.netfilter_state().contains("127.0.0.1")),
+        "localhost from the allowlist is not in the kernel's allow set:\n{}",
+        pair.netfilter_state()
+    );
     let s = status(&run_dir);
+    assert!(
+        s.to_string().contains("\"addresses\":[\"127.0.0.1\""),
+        "{s}"
+    );
     assert!(num(&s, &["counters", "domain"]) >= 1, "{s}");
     assert!(num(&s, &["counters", "wrong-domain"]) >= 1, "{s}");
     assert_eq!(s.get("backend").and_then(|b| b.as_str()), Some("iptables"));
@@ -267,6 +299,52 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
         "the reloaded domain does not pass"
     );
     write_config("");
+
+    // Failed logins seen in the PBX's answers ban the source (default tier:
+    // 2 failures in 1h), and the kernel then drops it.
+    let (_, before) = ctl(&run_dir, &["bans"]);
+    assert!(!before.contains(CLIENT), "banned too early:\n{before}");
+    for seq in [10, 11] {
+        let a = ask(&pair.client, to, support::register_with_password(seq), wait);
+        assert_eq!(
+            a.as_deref(),
+            Some("SIP/2.0 403 Forbidden"),
+            "guess {seq}:\n{}",
+            sw.output()
+        );
+    }
+    assert!(
+        wait_for(3, || ctl(&run_dir, &["bans"]).1.contains(CLIENT)),
+        "two failed logins did not ban the source:\n{}",
+        sw.output()
+    );
+    let s = status(&run_dir);
+    let latency = num(&s, &["daemon", "ban_latency_last_us"]);
+    eprintln!(
+        "sipwall run: auth-failure ban applied {latency} us after the PBX's answer was judged"
+    );
+    assert!(
+        sw.output().contains(&format!(
+            "ban {CLIENT} for 1h: 2 failed authentications in 1h (tier 1)"
+        )),
+        "the ban's log line does not explain it:\n{}",
+        sw.output()
+    );
+    let seen = pbx.count();
+    let after = ask(
+        &pair.client,
+        to,
+        options(&format!("sip:{DOMAIN}"), 12),
+        Duration::from_millis(700),
+    );
+    assert_eq!(after, None, "the banned password guesser was answered");
+    assert_eq!(
+        pbx.count(),
+        seen,
+        "the banned password guesser reached the PBX"
+    );
+    let (ok, out) = ctl(&run_dir, &["unban", CLIENT]);
+    assert!(ok, "{out}");
 
     // A manual ban: the kernel drops the source before the queue.
     let (ok, out) = ctl(&run_dir, &["ban", CLIENT, "--for", "1h"]);

@@ -243,3 +243,115 @@ fn verdicts_reach_the_kernel_and_nothing_passes_uninspected() {
     assert!(stats.batch_verdicts > 0, "no batch verdict was used");
     assert!(rcvbuf >= 1 << 20, "receive buffer not enlarged: {rcvbuf}");
 }
+
+#[test]
+fn fail_open_overload_is_counted_as_uninspected() {
+    let Some(pair) = Pair::up("qo", &["iptables"]) else {
+        return;
+    };
+    rules(&pair);
+    let pbx = Responder::start(&pair.server);
+    let stop = Arc::new(AtomicBool::new(false));
+    // A small queue, fail-open, and a judge slower than the blast: the
+    // kernel must wave requests through, and every one it waves through
+    // must be counted.
+    let setup = QueueSetup::new(QUEUE, 256, true);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop2 = stop.clone();
+    let judged = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let judged2 = judged.clone();
+    let h = in_ns(&pair.server, move || {
+        let mut q = Queues::open(setup).expect("open queues");
+        let _ = tx.send(());
+        let slow = |q: &sipwall::daemon::nfqueue::Queued<'_>| {
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_micros(50) {}
+            judge(q)
+        };
+        while !stop2.load(Ordering::Relaxed) {
+            let mut p = q.fds().map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            // SAFETY: two valid pollfds.
+            unsafe { libc::poll(p.as_mut_ptr(), 2, 50) };
+            while q.serve(MARK, slow).total() > 0 {
+                judged2.store(q.stats.requests as usize, Ordering::Relaxed);
+            }
+            judged2.store(q.stats.requests as usize, Ordering::Relaxed);
+        }
+        let kernel = kernel_queues();
+        q.reconcile(&kernel);
+        let stats = q.stats.clone();
+        q.close();
+        (stats, kernel)
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("queues bound");
+    let to: SocketAddr = format!("{SERVER}:5060").parse().unwrap();
+    // Requests to a bare IP: the judge drops every one it sees, so whatever
+    // reaches the PBX passed uninspected.
+    let sent = support::blast(
+        &pair.client,
+        to,
+        options(&format!("sip:{SERVER}"), 9),
+        30_000,
+        0,
+        Duration::from_secs(10),
+    );
+    let settle = |c: &dyn Fn() -> usize| {
+        let t0 = Instant::now();
+        let mut last = usize::MAX;
+        while c() != last && t0.elapsed() < Duration::from_secs(20) {
+            last = c();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        c()
+    };
+    let judged_before = settle(&|| judged.load(Ordering::Relaxed));
+    // After the overload the queue must work again: a gentle stream is
+    // judged (and dropped), none of it waved through.
+    let later = support::blast(
+        &pair.client,
+        to,
+        options(&format!("sip:{SERVER}"), 19),
+        200,
+        1000,
+        Duration::from_secs(5),
+    );
+    let judged_later = settle(&|| judged.load(Ordering::Relaxed)) - judged_before;
+    // Let the PBX work off what it was sent (its count stops moving).
+    let uninspected = settle(&|| pbx.count()) as u64;
+    stop.store(true, Ordering::Relaxed);
+    let (stats, kernel) = h.join().expect("queue loop");
+    let k = kernel
+        .iter()
+        .find(|k| k.queue == QUEUE)
+        .copied()
+        .unwrap_or_default();
+    eprintln!(
+        "fail-open overload: {sent} sent, {} judged (all dropped), {uninspected} reached the PBX \
+         uninspected, {} counted as uninspected; kernel {k:?}; {stats:?}",
+        stats.requests, stats.lost_requests
+    );
+    assert_eq!(stats.accepted, 0);
+    assert!(
+        uninspected > 0,
+        "the blast never overloaded the queue: the test proves nothing"
+    );
+    assert!(
+        uninspected <= stats.lost_requests,
+        "{uninspected} requests passed uninspected but only {} were counted",
+        stats.lost_requests
+    );
+    assert!(
+        stats.overload_events >= 1,
+        "the overload was not reported as an event"
+    );
+    assert_eq!(
+        judged_later, later,
+        "{judged_later} of {later} requests sent after the overload were judged: \
+         the queue did not recover"
+    );
+}

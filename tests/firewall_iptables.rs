@@ -113,3 +113,29 @@ fn ipt_queue_path() {
         scenarios::queue_path(MAKE, "iq");
     }
 }
+
+#[test]
+fn ipt_router_mode() {
+    if can_run(TOOLS) {
+        scenarios::router_mode(MAKE, "ir");
+    }
+}
+
+#[test]
+fn ipt_router_queue_path() {
+    if can_run(TOOLS) {
+        scenarios::router_queue_path(MAKE, "iy");
+    }
+}
+
+/// Without a netlink socket: one ipset process per ban/door change.
+#[test]
+fn ipt_without_netlink() {
+    fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
+        Box::new(Iptables::new(t, Flavour::Default).without_netlink())
+    }
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(make_one_shot, "is");
+        scenarios::kernel_decides(make_one_shot, "it");
+    }
+}

@@ -96,7 +96,7 @@ fn nft_refused_ruleset_keeps_old() {
         println!("SKIP: this kernel has the nft queue statement, so the full ruleset is not refused here");
         return;
     }
-    let pair = Pair::new("nr");
+    let pair = Pair::new("nz");
     let mut plan = host_plan();
     plan.fail_open = true;
     let mut old = Nft::new(pair.server.tools()).without_queue();
@@ -141,4 +141,40 @@ fn nft_queue_path() {
         return;
     }
     scenarios::queue_path(|t| Box::new(Nft::new(t)), "nq");
+}
+
+#[test]
+fn nft_router_mode() {
+    if can_run(TOOLS) {
+        scenarios::router_mode(make, "nr");
+    }
+}
+
+#[test]
+fn nft_router_queue_path() {
+    if !can_run(TOOLS) {
+        return;
+    }
+    if !kernel_has_nft_queue() {
+        println!("SKIP: kernel lacks the nft queue statement (CONFIG_NFT_QUEUE); tests/suite-vm.sh runs the nft queue path in a VM");
+        return;
+    }
+    scenarios::router_queue_path(|t| Box::new(Nft::new(t)), "ny");
+}
+
+/// Without a netlink socket: one nft process per ban/door change.
+#[test]
+fn nft_without_netlink() {
+    fn make_one_shot(t: Tools) -> Box<dyn Firewall> {
+        let nft = Nft::new(t).without_netlink();
+        if kernel_has_nft_queue() {
+            Box::new(nft)
+        } else {
+            Box::new(nft.without_queue())
+        }
+    }
+    if can_run(TOOLS) {
+        scenarios::fail_closed_and_doors(make_one_shot, "ns");
+        scenarios::kernel_decides(make_one_shot, "nt");
+    }
 }

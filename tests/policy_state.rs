@@ -97,6 +97,12 @@ fn scanner_bans_from_many_addresses_never_evict_auth_bans() {
     for src in &brute {
         assert_eq!(bans_of(&e, src, t).len(), 1, "{src} lost its ban");
     }
+    // Room made by an admin is used at once by the next ban.
+    assert!(e.unban(ip(&brute[0])));
+    let refused = e.counters().bans.refused;
+    e.decide(&udp("198.51.100.249", &scan), secs(21));
+    assert_eq!(bans_of(&e, "198.51.100.249", secs(21)).len(), 1);
+    assert_eq!(e.counters().bans.refused, refused);
     // A graver ban (until released) may displace scanner bans.
     let d = e.ban(ip("198.51.100.250"), None, BanCause::Manual, t);
     assert!(d.iter().any(|x| matches!(x, Effect::Ban { .. })));
@@ -300,4 +306,17 @@ fn block_list_drops_as_banned() {
         secs(1),
     );
     assert_eq!((d.verdict, d.reason), (Verdict::Drop, Reason::Banned));
+}
+
+#[test]
+fn state_memory_is_fixed_and_fits_a_small_router() {
+    let mut e = engine(&config());
+    let before = e.state_bytes();
+    let junk = Req::invite("1002@198.51.100.1").bytes();
+    for n in 0..20_000 {
+        e.decide(&udp(&many(n), &junk), secs(1));
+    }
+    assert_eq!(e.state_bytes(), before);
+    eprintln!("state with default capacities: {before} bytes");
+    assert!(before < 10 * 1024 * 1024, "{before} bytes");
 }

@@ -37,9 +37,7 @@ fn scanner_is_banned_on_first_sight_and_sipvicious_learns_nothing() {
     let Some(mut bed) = Bed::up("scn", Setup::default()) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         !bed.attack("svmap", &[]),
         "svmap found the PBX through sipwall"
@@ -74,9 +72,7 @@ fn without_the_secret_sipvicious_learns_nothing_even_when_not_recognised() {
     let Some(mut bed) = Bed::up("gate", setup) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         !bed.attack("svmap", &[]),
         "svmap found the PBX through the domain gate"
@@ -103,9 +99,7 @@ fn svwar_with_the_secret_domain_is_banned_and_its_established_flow_dies() {
     let Some(mut bed) = Bed::up("swar", Setup::default()) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     // The attacker first holds an ordinary-looking flow that the PBX answers
     // (conntrack: established), then runs svwar from the same address.
     let (ok, out) = bed.sh(&["flow", "start", "60"]);
@@ -137,9 +131,7 @@ fn svcrack_with_the_secret_domain_is_banned_after_the_configured_failures() {
     let Some(mut bed) = Bed::up("crk", setup) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         bed.phone(&[]),
         "the phone did not register before the attack"
@@ -186,9 +178,7 @@ fn allowlisted_source_failing_auth_many_times_is_never_banned() {
     let Some(mut bed) = Bed::up("alw", setup) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         !bed.phone(&[
             "--from", OFFICE, "--user", "1004", "--pass", "wrong", "--count", "8", "--rate", "20"
@@ -217,5 +207,112 @@ fn allowlisted_source_failing_auth_many_times_is_never_banned() {
             ROUTER
         ]),
         "allowlisted office could not register after its failures"
+    );
+}
+
+/// A guesser that talks SIP itself (no sipvicious fingerprint) and
+/// replays one nonce with rising CSeq in one dialog is banned after the
+/// configured failures, and its probe flow is cut off.
+#[test]
+fn guesser_replaying_one_nonce_is_banned_after_the_configured_failures() {
+    let Some(mut bed) = Bed::up("nonc", Setup::default()) else {
+        return;
+    };
+    bed.start_sipwall();
+    let dst = format!("{ROUTER}:5060");
+    let out = bed.netgen(&[
+        "react",
+        "--src",
+        bed::STRANGER,
+        "--dst",
+        &dst,
+        "--domain",
+        DOMAIN,
+        "--failures",
+        "3",
+        "--reuse-nonce",
+    ]);
+    eprintln!("[{}] {}", bed.name, out.trim());
+    assert!(
+        bed.is_banned(bed::STRANGER),
+        "3 replayed-nonce failures did not ban the guesser:\n{out}"
+    );
+    assert!(
+        out.contains("cut_off=true"),
+        "the guesser's flow was not cut off after the ban:\n{out}"
+    );
+}
+
+/// Known gap (found by this test): guesses that replay a valid nonce, each
+/// in a dialog of its own and never challenged, are answered 403 by the PBX
+/// but not correlated to a request sipwall saw (the flow is already marked
+/// inspected), so they are never counted. Kamailio and Asterisk accept a
+/// nonce again within its lifetime unless nonce counting is on.
+#[test]
+#[ignore = "known gap: uncorrelated 403s on an inspected flow are not counted (see the comment)"]
+fn guesser_replaying_one_nonce_in_fresh_dialogs_is_banned() {
+    let Some(mut bed) = Bed::up("nonf", Setup::default()) else {
+        return;
+    };
+    bed.start_sipwall();
+    let dst = format!("{ROUTER}:5060");
+    let out = bed.netgen(&[
+        "react",
+        "--src",
+        bed::STRANGER,
+        "--dst",
+        &dst,
+        "--domain",
+        DOMAIN,
+        "--failures",
+        "4",
+        "--reuse-nonce",
+        "--fresh-call-id",
+    ]);
+    assert!(
+        bed.is_banned(bed::STRANGER),
+        "4 failed guesses in fresh dialogs did not ban the guesser:\n{out}"
+    );
+}
+
+#[test]
+fn over_ipv6_the_scanner_is_banned_and_the_phone_still_registers() {
+    let Some(mut bed) = Bed::up("ipv6", Setup::default()) else {
+        return;
+    };
+    bed.start_sipwall();
+    assert!(
+        bed.phone(&["--target", bed::ROUTER6, "--from", bed::PHONE6]),
+        "IPv6 phone did not register"
+    );
+    assert!(
+        !bed.attack6("svmap", &[]),
+        "svmap -6 found the PBX over IPv6"
+    );
+    assert!(
+        bed.wait_for(2, || bed.is_banned(bed::ATTACKER6)),
+        "the IPv6 scanner {} was not banned:\n{}",
+        bed::ATTACKER6,
+        bed.ctl(&["bans"]).1
+    );
+    assert!(
+        !bed.attack6("svcrack", &["--domain", DOMAIN]),
+        "svcrack -6 --domain cracked a password"
+    );
+    assert_eq!(
+        bed.count("attacker"),
+        0,
+        "the IPv6 scanner's packets reached the PBX"
+    );
+    assert!(
+        bed.phone(&[
+            "--target",
+            bed::ROUTER6,
+            "--from",
+            bed::PHONE6,
+            "--proto",
+            "tcp"
+        ]),
+        "the IPv6 phone lost service (TCP) while the scanner was banned"
     );
 }

@@ -19,9 +19,7 @@ fn forged_scanners_and_failures_cannot_ban_a_phone_the_allowlist_or_the_lan() {
     let Some(mut bed) = Bed::up("forg", setup) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         bed.phone(&[]),
         "the phone did not register before the forgeries"
@@ -101,9 +99,7 @@ fn flood_from_many_forged_sources_fails_closed_and_the_phone_keeps_registering()
         ],
     );
     assert!(ok, "{out}");
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         bed.phone(&[]),
         "the phone did not register before the flood"

@@ -17,9 +17,7 @@ fn on_the_pbx_host_phones_get_in_and_scanners_are_banned() {
     let Some(mut bed) = Bed::up("host", setup) else {
         return;
     };
-    if !bed.start_sipwall() {
-        return;
-    }
+    bed.start_sipwall();
     assert!(
         bed.phone(&["--proto", "udp"]),
         "UDP REGISTER via the secret domain failed on the host"

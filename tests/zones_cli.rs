@@ -156,3 +156,36 @@ fn a_failed_download_or_a_daemon_error_fails_the_command() {
         "{out}"
     );
 }
+
+#[test]
+fn one_refresh_at_a_time() {
+    use std::os::fd::AsRawFd;
+    let dir = temp_dir("cli-lock");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "block");
+    let zones = dir.join("state").join("zones");
+    fs::create_dir_all(&zones).unwrap();
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(zones.join(".lock"))
+        .unwrap();
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok && out.contains("another"), "{out}");
+    assert_eq!(
+        server.hits("/ipdeny/xa-aggregated.zone"),
+        0,
+        "a second refresh downloaded"
+    );
+    drop(held);
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert_eq!(server.hits("/ipdeny/xa-aggregated.zone"), 1);
+}

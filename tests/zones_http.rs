@@ -113,6 +113,12 @@ fn https_download_is_stored_loaded_and_revalidated() {
         server.conditional("/ipdeny/xa-aggregated.zone").as_deref(),
         Some("\"xa4-1\"")
     );
+    assert_eq!(
+        server
+            .conditional("/ipdeny/xa-aggregated.zone since")
+            .as_deref(),
+        Some("Mon, 02 Jan 2023 03:04:05 GMT")
+    );
     assert_eq!(rep.zones[0].outcome, Outcome::NotModified { entries: 2 });
     assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), mtime);
     assert_eq!(kernel.loads[1], kernel.loads[0]);

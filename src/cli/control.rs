@@ -264,7 +264,7 @@ pub fn render_status(s: &Value) -> String {
                 int(q.get("waiting")),
             ));
             out.push_str(&format!(
-                "overload: {} lost requests ({}), {} socket overruns, {} queue-full drops, {} socket-full drops\n",
+                "overload: {} requests lost at the socket ({}), {} seconds with losses, {} queue-full drops, {} socket-full drops\n",
                 int(o.and_then(|o| o.get("lost_requests"))),
                 text(o.and_then(|o| o.get("lost_requests_were"))),
                 int(o.and_then(|o| o.get("events"))),
@@ -287,6 +287,14 @@ pub fn render_status(s: &Value) -> String {
         } else {
             out.push_str(&table(&["REASON", "PACKETS"], &rows));
         }
+    }
+    let d = s.get("daemon");
+    if int(d.and_then(|d| d.get("bans"))) > 0 {
+        out.push_str(&format!(
+            "ban reaction (packet judged -> kernel drops): last {:.1} ms, max {:.1} ms\n",
+            int(d.and_then(|d| d.get("ban_latency_last_us"))) as f64 / 1000.0,
+            int(d.and_then(|d| d.get("ban_latency_max_us"))) as f64 / 1000.0,
+        ));
     }
     out.push_str(&format!("\nbans: {}\n", int(s.get("bans_total"))));
     if int(s.get("bans_total")) > 0 {

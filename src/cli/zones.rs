@@ -72,6 +72,13 @@ fn refresh(mut args: Args) -> Result<(), String> {
         return Ok(());
     }
     let started = Instant::now();
+    let _lock = match RefreshLock::take(&zones::zones_dir(&c.global.state_dir))? {
+        Some(l) => l,
+        None => {
+            println!("another `sipwall zones refresh` is running; leaving it to finish");
+            return Ok(());
+        }
+    };
     let mut kernel = Kernel::open(&c)?;
     let mut src = HttpSource::new(&HttpOptions::default());
     let report = zones::refresh(&c, force, &mut src, &mut kernel, RetryPolicy::default());
@@ -216,6 +223,32 @@ fn report_cron(path: &Path, change: &cron::CronChange, restart: bool, what: &str
                     eprintln!("sipwall: could not restart cron; run `/etc/init.d/cron restart`");
                 }
             }
+        }
+    }
+}
+
+/// One refresh at a time (cron and the daemon's start-up download may
+/// meet): an flock on `<zones>/.lock`, released when the process ends.
+struct RefreshLock(#[allow(dead_code)] std::fs::File);
+
+impl RefreshLock {
+    fn take(dir: &Path) -> Result<Option<RefreshLock>, String> {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let path = dir.join(".lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            Ok(Some(RefreshLock(f)))
+        } else {
+            Ok(None)
         }
     }
 }

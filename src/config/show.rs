@@ -420,8 +420,28 @@ pub fn summary(c: &Config) -> String {
             )
         })
         .collect();
+    let scanners = if c.scanners.signatures.is_empty() {
+        "Scanner signatures: none.".to_string()
+    } else {
+        format!(
+            "{} scanner signatures ban for {}.",
+            c.scanners.signatures.len(),
+            fmt_ban(c.scanners.ban_secs)
+        )
+    };
+    let geo = match (c.geo.enabled, c.geo.mode) {
+        (false, _) => "Country zones: off.".to_string(),
+        (true, GeoMode::Block) => format!(
+            "Country zones: {} never reach SIP.",
+            c.geo.countries.join(", ")
+        ),
+        (true, GeoMode::Allow) => format!(
+            "Country zones: only {} reach SIP.",
+            c.geo.countries.join(", ")
+        ),
+    };
     format!(
-        "{}: new SIP requests pass when {}, from an open door, the LAN or the allowlist; everything else is {}. Failed logins ban: {}.",
+        "{}: new SIP requests pass when {}, from an open door, the LAN or the allowlist; everything else is {}. Failed logins ban: {}. {scanners} {geo}",
         if g.monitor { "MONITOR mode (nothing is dropped, drops are only logged)" } else { "enforcing" },
         gates.join(" or "),
         if g.monitor { "logged" } else { "dropped" },

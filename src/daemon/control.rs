@@ -134,7 +134,13 @@ impl Server {
             }
             let _ = std::fs::remove_file(&path);
         }
-        let listener = UnixListener::bind(&path)
+        // Created 0600 from the start (umask), not chmod-ed afterwards: no
+        // moment in which another user could connect.
+        // SAFETY: umask only swaps the process file mode mask.
+        let old = unsafe { libc::umask(0o177) };
+        let bound = UnixListener::bind(&path);
+        unsafe { libc::umask(old) };
+        let listener = bound
             .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))?;
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         listener

@@ -57,8 +57,17 @@ enum Severity {
     Info,
 }
 
+type Syslog = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
+
 enum Sink {
-    Syslog(syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>),
+    /// The logger, its socket (`None`: the system's), and when it last
+    /// failed (to reconnect after a syslog daemon restart, at most every
+    /// ten seconds).
+    Syslog(
+        Syslog,
+        Option<std::path::PathBuf>,
+        Option<std::time::Instant>,
+    ),
     Stderr,
     /// Lines kept in memory (tests).
     Memory(Vec<String>),
@@ -81,14 +90,8 @@ impl Logbook {
         let sink = if stderr {
             Sink::Stderr
         } else {
-            let f = syslog::Formatter3164 {
-                facility: syslog::Facility::LOG_DAEMON,
-                hostname: None,
-                process: "sipwall".into(),
-                pid: std::process::id(),
-            };
-            match syslog::unix(f) {
-                Ok(l) => Sink::Syslog(l),
+            match connect_syslog(None) {
+                Ok(l) => Sink::Syslog(l, None, None),
                 Err(e) => {
                     eprintln!("sipwall: syslog unavailable ({e}); logging to stderr");
                     Sink::Stderr
@@ -96,6 +99,16 @@ impl Logbook {
             }
         };
         Logbook::with_sink(sink, level)
+    }
+
+    /// Syslog on the socket at `path` (tests; a router uses [`Logbook::open`]).
+    pub fn syslog_at(path: &std::path::Path, level: u8) -> Result<Logbook, String> {
+        let l =
+            connect_syslog(Some(path)).map_err(|e| format!("syslog at {}: {e}", path.display()))?;
+        Ok(Logbook::with_sink(
+            Sink::Syslog(l, Some(path.to_path_buf()), None),
+            level,
+        ))
     }
 
     /// A logbook that keeps its lines in memory, for tests.
@@ -127,13 +140,29 @@ impl Logbook {
 
     fn write(&mut self, sev: Severity, msg: &str) {
         match &mut self.sink {
-            Sink::Syslog(l) => {
-                let _ = match sev {
+            Sink::Syslog(l, path, failed) => {
+                let send = |l: &mut Syslog| match sev {
                     Severity::Err => l.err(msg),
                     Severity::Warning => l.warning(msg),
                     Severity::Notice => l.notice(msg),
                     Severity::Info => l.info(msg),
                 };
+                if send(l).is_ok() {
+                    *failed = None;
+                    return;
+                }
+                // logd/syslogd restarted (OpenWrt does on config changes):
+                // reconnect, but do not hammer a syslog that is gone.
+                let due = failed.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10));
+                if due {
+                    *failed = Some(std::time::Instant::now());
+                    if let Ok(mut fresh) = connect_syslog(path.as_deref()) {
+                        if send(&mut fresh).is_ok() {
+                            *l = fresh;
+                            *failed = None;
+                        }
+                    }
+                }
             }
             Sink::Stderr => {
                 let tag = match sev {
@@ -225,6 +254,19 @@ impl Logbook {
         self.window_start = now;
         self.used = [0; 4];
         self.suppressed = [0; 4];
+    }
+}
+
+fn connect_syslog(path: Option<&std::path::Path>) -> Result<Syslog, syslog::Error> {
+    let f = syslog::Formatter3164 {
+        facility: syslog::Facility::LOG_DAEMON,
+        hostname: None,
+        process: "sipwall".into(),
+        pid: std::process::id(),
+    };
+    match path {
+        Some(p) => syslog::unix_custom(f, p),
+        None => syslog::unix(f),
     }
 }
 
@@ -421,6 +463,44 @@ mod tests {
             "{last}"
         );
         assert!(log.admit(Kind::Drop, Millis(70_001)));
+    }
+
+    #[test]
+    fn syslog_lines_are_daemon_facility_and_survive_a_syslog_restart() {
+        use std::os::unix::net::UnixDatagram;
+        let dir = std::env::temp_dir().join(format!("sipwall-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut log = Logbook::syslog_at(&path, 1).unwrap();
+        let mut buf = [0u8; 512];
+        log.event(Kind::Ban, "ban 198.51.100.10 for 1h: test");
+        let n = server.recv(&mut buf).unwrap();
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        // daemon (3) * 8 + notice (5) = 29; ident sipwall with our pid.
+        assert!(line.starts_with("<29>"), "{line}");
+        assert!(
+            line.contains(&format!(
+                "sipwall[{}]: ban 198.51.100.10",
+                std::process::id()
+            )),
+            "{line}"
+        );
+        // syslogd restarts: the socket is replaced.
+        drop(server);
+        std::fs::remove_file(&path).unwrap();
+        let server = UnixDatagram::bind(&path).unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        log.info("after the restart");
+        let n = server.recv(&mut buf).expect("line after a syslog restart");
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with("after the restart"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

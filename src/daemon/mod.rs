@@ -58,6 +58,16 @@ const ROUNDS: usize = 16;
 /// to do.
 pub fn run(opts: RunOptions) -> Result<(), String> {
     let cfg = load_config(opts.config.as_deref())?;
+    if !cfg.global.enabled {
+        let file = opts.config.as_ref().map_or_else(
+            || "the configuration".to_string(),
+            |p| p.display().to_string(),
+        );
+        return Err(format!(
+            "sipwall is disabled in {file} (enabled is off): set a domain or a knock, \
+             then enabled = true (UCI: option enabled '1'), and start it again"
+        ));
+    }
     let mut log = Logbook::open(opts.log_stderr, cfg.global.log_level);
     let signals = Signals::install()?;
     let setup = QueueSetup::new(
@@ -152,7 +162,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
             server.serve(|req| d.handle(req, Some(&queues)));
         }
         if Instant::now() >= next_tick {
-            d.tick(Some(&queues));
+            d.tick(Some(&mut queues));
             next_tick = Instant::now() + TICK;
         }
     }

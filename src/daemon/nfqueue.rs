@@ -13,9 +13,9 @@
 //! * each wake-up drains up to [`DRAIN`] packets before answering;
 //! * accepted packets are answered with one `NFQNL_MSG_VERDICT_BATCH` per run
 //!   (see `verdicts.rs`), drops one by one;
-//! * overload is never silent: `ENOBUFS` reporting is switched back on and
-//!   gaps in the kernel's packet id sequence count the packets that never
-//!   reached us (dropped when fail-closed, passed uninspected when fail-open).
+//! * overload is never silent: the kernel numbers every packet it queues, so
+//!   ids we never read count the packets that never reached us (dropped when
+//!   fail-closed, passed uninspected when fail-open).
 //!
 //! nfq 0.2.5 keeps its socket private and has no batch verdict. We therefore
 //! learn the descriptor once at open time (see [`open_socket`]) and send
@@ -63,6 +63,14 @@ pub struct QueueSetup {
     pub fail_open: bool,
     /// Socket receive buffer to ask for, bytes.
     pub rcvbuf: usize,
+    /// Queue length given to the kernel. Fail-closed: `maxlen`, and the
+    /// kernel counts what it drops when the queue is full. Fail-open: a
+    /// packet passed because the queue is full is counted nowhere, so the
+    /// kernel limit is raised above what the socket buffer can hold; the
+    /// socket then overflows first, and every packet it waves through left
+    /// a gap in the packet ids that we count as uninspected. Memory stays
+    /// bounded by the socket buffer either way.
+    pub kernel_maxlen: u32,
 }
 
 impl QueueSetup {
@@ -73,12 +81,21 @@ impl QueueSetup {
         let rcvbuf = (maxlen as usize)
             .saturating_mul(2048)
             .clamp(1 << 20, 32 << 20);
+        // The kernel doubles the buffer we ask for, and no queued packet
+        // costs less than 256 bytes of it (sk_buff and shared info alone),
+        // so rcvbuf / 128 packets are more than the socket can ever hold.
+        let kernel_maxlen = if fail_open {
+            maxlen.max((rcvbuf / 128).min(u32::MAX as usize) as u32)
+        } else {
+            maxlen
+        };
         QueueSetup {
             requests: queue,
             answers: queue.wrapping_add(1),
             maxlen,
             fail_open,
             rcvbuf,
+            kernel_maxlen,
         }
     }
 }
@@ -97,7 +114,7 @@ pub struct QueueStats {
     pub dropped: u64,
     /// Requests that arrived truncated or did not parse as IP/UDP/TCP.
     pub malformed: u64,
-    /// Times the kernel reported that our socket buffer overflowed.
+    /// Seconds (housekeeping ticks) in which requests were lost.
     pub overload_events: u64,
     /// Requests the kernel queued for us that never arrived (id gaps):
     /// dropped when fail-closed, passed uninspected when fail-open.
@@ -136,8 +153,15 @@ impl Sock {
     fn open(num: u16, fail_open: bool, maxlen: u32, rcvbuf: usize) -> Result<Sock, String> {
         let (mut q, fd) = open_socket()?;
         let rcvbuf = set_rcvbuf(fd, rcvbuf);
-        q.set_recv_enobufs(true)
-            .map_err(|e| format!("cannot enable overload reporting on the queue socket: {e}"))?;
+        // ENOBUFS reporting stays off (the crate's default): measured on
+        // Linux 6.18, a socket that reported ENOBUFS stayed "congested" for
+        // over a second after the overflow and took no packet meanwhile
+        // (all dropped when fail-closed, all waved through when fail-open);
+        // with reporting off it takes packets again as soon as there is
+        // room. Losses are counted from the kernel's packet ids instead
+        // (`reconcile`).
+        q.set_recv_enobufs(false)
+            .map_err(|e| format!("cannot configure the queue socket: {e}"))?;
         q.bind(num).map_err(|e| bind_error(num, &e))?;
         q.set_copy_range(num, COPY_RANGE)
             .and_then(|_| q.set_queue_max_len(num, maxlen))
@@ -165,6 +189,7 @@ pub struct Queues {
     /// Receive buffer the kernel granted the requests socket (bytes).
     pub rcvbuf: usize,
     pub stats: QueueStats,
+    lost_at_last_reconcile: u64,
     last_error: Option<String>,
     msgs: Vec<nfq::Message>,
     answers: Vec<Answer>,
@@ -204,7 +229,12 @@ impl Queues {
     /// acknowledgements off the same socket and would swallow packets that
     /// arrive meanwhile.
     pub fn open(setup: QueueSetup) -> Result<Queues, String> {
-        let req = Sock::open(setup.requests, setup.fail_open, setup.maxlen, setup.rcvbuf)?;
+        let req = Sock::open(
+            setup.requests,
+            setup.fail_open,
+            setup.kernel_maxlen,
+            setup.rcvbuf,
+        )?;
         // Observation must never block the PBX: the answers queue always
         // fails open.
         let ans = Sock::open(setup.answers, true, setup.maxlen, ANSWERS_RCVBUF)?;
@@ -214,6 +244,7 @@ impl Queues {
             ans,
             setup,
             stats: QueueStats::default(),
+            lost_at_last_reconcile: 0,
             last_error: None,
             msgs: Vec::with_capacity(DRAIN),
             answers: Vec::with_capacity(DRAIN),
@@ -359,6 +390,20 @@ impl Queues {
         n
     }
 
+    /// Squares our counts with the kernel's: every id the kernel handed out
+    /// for a queue was either read by us, is still waiting, or never reached
+    /// us. Gaps between the ids we read count the last kind at once, but
+    /// not the packets after the last one we read (a burst that ends in
+    /// overload); this catches those. Call between batches, when every
+    /// packet read has had its verdict.
+    pub fn reconcile(&mut self, kernel: &[KernelQueue]) {
+        reconcile_counts(&mut self.stats, kernel, self.req.num, self.ans.num);
+        if self.stats.lost_requests > self.lost_at_last_reconcile {
+            self.stats.overload_events += 1;
+        }
+        self.lost_at_last_reconcile = self.stats.lost_requests;
+    }
+
     /// Unbinds both queues. Packets still waiting in the kernel are dropped
     /// by it (fail-closed), so callers drain first.
     pub fn close(mut self) {
@@ -483,6 +528,38 @@ fn send_verdict(
     }
 }
 
+/// See [`Queues::reconcile`].
+pub fn reconcile_counts(
+    stats: &mut QueueStats,
+    kernel: &[KernelQueue],
+    requests: u16,
+    answers: u16,
+) {
+    for (num, is_req) in [(requests, true), (answers, false)] {
+        let Some(k) = kernel.iter().find(|k| k.queue == num) else {
+            continue;
+        };
+        let read = if is_req {
+            stats.requests
+        } else {
+            stats.answers
+        };
+        // ids start at 1 for a freshly bound queue and wrap at 2^32.
+        let lost = (k.id_sequence as u64)
+            .wrapping_sub(read)
+            .wrapping_sub(k.waiting as u64)
+            % (1 << 32);
+        if lost >= 1 << 31 {
+            continue; // a packet in flight between the two readings
+        }
+        if is_req {
+            stats.lost_requests = stats.lost_requests.max(lost);
+        } else {
+            stats.lost_answers = stats.lost_answers.max(lost);
+        }
+    }
+}
+
 /// One line of `/proc/net/netfilter/nfnetlink_queue` (per network namespace).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelQueue {
@@ -493,6 +570,8 @@ pub struct KernelQueue {
     pub queue_dropped: u64,
     /// Dropped because our socket buffer was full (fail-closed).
     pub user_dropped: u64,
+    /// Packet ids handed out so far (wraps at 2^32).
+    pub id_sequence: u32,
 }
 
 /// The kernel's own view of our queues in this thread's network namespace;
@@ -522,6 +601,7 @@ pub fn parse_kernel_queues(text: &str) -> Vec<KernelQueue> {
                 waiting: f[2].parse().ok()?,
                 queue_dropped: f[5].parse().ok()?,
                 user_dropped: f[6].parse().ok()?,
+                id_sequence: f.get(7).and_then(|v| v.parse().ok()).unwrap_or(0),
             })
         })
         .collect()
@@ -542,10 +622,33 @@ mod tests {
                 queue: 5060,
                 waiting: 3,
                 queue_dropped: 7,
-                user_dropped: 9
+                user_dropped: 9,
+                id_sequence: 120
             }
         );
         assert_eq!(q[1].queue, 5061);
+    }
+
+    #[test]
+    fn ids_the_kernel_handed_out_but_we_never_read_count_as_lost() {
+        let (mut req, mut ans) = (KernelQueue::default(), KernelQueue::default());
+        req.queue = 5060;
+        ans.queue = 5061;
+        req.id_sequence = 1000;
+        req.waiting = 10;
+        let mut stats = QueueStats {
+            requests: 900,
+            ..QueueStats::default()
+        };
+        reconcile_counts(&mut stats, &[req, ans], 5060, 5061);
+        assert_eq!(stats.lost_requests, 90);
+        // Wrapped id sequence.
+        req.id_sequence = 5;
+        req.waiting = 0;
+        stats.requests = (1 << 32) + 5;
+        stats.lost_requests = 0;
+        reconcile_counts(&mut stats, &[req, ans], 5060, 5061);
+        assert_eq!(stats.lost_requests, 0);
     }
 
     #[test]
@@ -554,5 +657,9 @@ mod tests {
         assert_eq!(QueueSetup::new(7, 16, false).rcvbuf, 1 << 20);
         assert_eq!(QueueSetup::new(7, 1 << 20, false).rcvbuf, 32 << 20);
         assert_eq!(QueueSetup::new(65535, 16, false).answers, 0);
+        // Fail-open: the socket, not the queue length, is the limit.
+        assert_eq!(QueueSetup::new(7, 4096, false).kernel_maxlen, 4096);
+        assert_eq!(QueueSetup::new(7, 4096, true).kernel_maxlen, 65536);
+        assert_eq!(QueueSetup::new(7, 100_000, true).kernel_maxlen, 262_144);
     }
 }

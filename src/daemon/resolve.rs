@@ -50,9 +50,10 @@ impl Resolver {
             .collect();
         if !names.is_empty() {
             let stop2 = stop.clone();
+            // getaddrinfo and NSS modules want more than a tiny stack.
             let spawned = std::thread::Builder::new()
                 .name("sipwall-resolve".into())
-                .stack_size(64 * 1024)
+                .stack_size(256 * 1024)
                 .spawn(move || lookups(names, every, tx, stop2));
             if let Err(e) = spawned {
                 let (tx, rx2) = mpsc::channel();

@@ -28,6 +28,8 @@ pub fn document(d: &Daemon, queues: Option<&Queues>) -> Value {
         .with("auth_failures", c.auth_failures)
         .with("bans_refused_allowlisted", c.bans_refused_allowlisted)
         .with("firewall_errors", c.firewall_errors)
+        .with("ban_latency_last_us", c.ban_latency_last_us)
+        .with("ban_latency_max_us", c.ban_latency_max_us)
         .with("reloads", d.reloads)
         .with("last_reload_error", d.last_reload_error.clone());
     let mut bans_total = 0u64;
@@ -127,6 +129,7 @@ fn queue_json(queues: Option<&Queues>) -> Value {
         .with("requests_queue", setup.requests)
         .with("answers_queue", setup.answers)
         .with("maxlen", setup.maxlen)
+        .with("kernel_maxlen", setup.kernel_maxlen)
         .with("rcvbuf", q.rcvbuf)
         .with("waiting", kr.waiting + ka.waiting)
         .with("requests", s.requests)

@@ -29,6 +29,11 @@ impl Tools {
         }
     }
 
+    /// The namespace the tools run in, if not our own.
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_deref()
+    }
+
     pub fn command(&self, prog: &str) -> Command {
         match &self.netns {
             None => Command::new(prog),

@@ -25,6 +25,7 @@ use std::net::IpAddr;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use super::exec::Tools;
+use super::nftnl;
 use super::state::Remembered;
 use super::{conntrack, Firewall, FwError, Plan, MARK_INSPECTED};
 use crate::config::{GeoMode, Mode};
@@ -90,16 +91,66 @@ pub struct Iptables {
     flavour: Flavour,
     plan: Option<Plan>,
     rem: Remembered,
+    nl: Option<nftnl::Socket>,
+    cleaner: conntrack::Cleaner,
+    use_netlink: bool,
 }
 
 impl Iptables {
     pub fn new(tools: Tools, flavour: Flavour) -> Iptables {
+        let cleaner = conntrack::Cleaner::new(&tools);
         Iptables {
             tools,
             flavour,
             plan: None,
             rem: Remembered::default(),
+            nl: None,
+            cleaner,
+            use_netlink: true,
         }
+    }
+
+    /// One `ipset` process per ban/door change instead of netlink: the
+    /// fallback when no netlink socket can be had; tests cover it with this.
+    pub fn without_netlink(mut self) -> Iptables {
+        self.use_netlink = false;
+        self
+    }
+
+    /// Bans and doors: over netlink (no process) while it works; else, or
+    /// when the kernel refuses, one `ipset` process (its message is the
+    /// readable one). `add`: timeout (0 = permanent), `None` deletes.
+    fn change(
+        &mut self,
+        set: &str,
+        ip: IpAddr,
+        add: Option<u32>,
+        action: &str,
+    ) -> Result<(), FwError> {
+        if self.use_netlink {
+            if self.nl.is_none() {
+                match nftnl::Socket::open(self.tools.netns()) {
+                    Ok(s) => self.nl = Some(s),
+                    Err(e) => {
+                        self.use_netlink = false;
+                        eprintln!("sipwall: no netfilter netlink socket ({e}); one ipset process per ban from now on");
+                    }
+                }
+            }
+            if let Some(nl) = self.nl.as_mut() {
+                match nl.ipset(set, ip, add) {
+                    Ok(()) => return Ok(()),
+                    Err(_) => self.nl = None,
+                }
+            }
+        }
+        let ip_s = ip.to_string();
+        let t = add.map(|t| t.to_string());
+        let args: Vec<&str> = match &t {
+            Some(t) => vec!["add", "-exist", set, &ip_s, "timeout", t],
+            None => vec!["del", "-exist", set, &ip_s],
+        };
+        self.tools.run("ipset", &args, None, action).map(|_| ())
     }
 
     fn prog(&self, fam: Fam, what: &str) -> String {
@@ -193,16 +244,7 @@ impl Iptables {
         action: &str,
     ) -> Result<(), FwError> {
         let set = format!("{SET_PREFIX}{kind}{}", Fam::of(ip).suffix());
-        let ip_s = ip.to_string();
-        let t = secs.to_string();
-        self.tools
-            .run(
-                "ipset",
-                &["add", "-exist", &set, &ip_s, "timeout", &t],
-                None,
-                action,
-            )
-            .map(|_| ())
+        self.change(&set, ip, Some(secs), action)
     }
 
     fn plan(&self) -> Result<&Plan, FwError> {
@@ -538,20 +580,14 @@ impl Firewall for Iptables {
             &format!("ban {ip}"),
         )?;
         self.rem.ban(ip, secs);
-        conntrack::kill_flows_later(&self.tools, ip);
+        self.cleaner.kill_flows_later(ip);
         Ok(())
     }
 
     fn unban(&mut self, ip: IpAddr) -> Result<(), FwError> {
         self.plan()?;
         let set = format!("{SET_PREFIX}ban{}", Fam::of(ip).suffix());
-        let ip_s = ip.to_string();
-        self.tools.run(
-            "ipset",
-            &["del", "-exist", &set, &ip_s],
-            None,
-            &format!("unban {ip}"),
-        )?;
+        self.change(&set, ip, None, &format!("unban {ip}"))?;
         self.rem.unban(ip);
         Ok(())
     }

@@ -25,13 +25,14 @@
 //! `conntrack` tools rather than hand-written netlink: they exist on every
 //! target (fw4 ships nft, fw3 ships iptables/ipset), keep the binary small,
 //! and their transactions give atomic installs for free. The one hot path —
-//! a ban — goes through a long-lived `nft -i` session so it costs no process
-//! spawn (see [`nft`]).
+//! a ban on the nft backend — goes over netlink directly, so it costs no
+//! process spawn (see `nft` and `nftnl`).
 
 mod conntrack;
 mod exec;
 mod iptables;
 mod nft;
+mod nftnl;
 mod plan;
 mod state;
 
@@ -93,7 +94,23 @@ impl fmt::Display for FwError {
                 detail,
             } => {
                 let detail = detail.trim();
-                write!(f, "{tool} failed to {action}: {detail}")
+                write!(f, "{tool} failed to {action}: {detail}")?;
+                // nft's own words are misleading for the two failures a
+                // router admin will meet.
+                if detail.contains("Too many open files") || detail.contains("Hash is full") {
+                    write!(
+                        f,
+                        " (a kernel set is full: raise capacity.bans / capacity.doors, \
+                         or unban before shrinking them)"
+                    )?;
+                } else if detail.contains("queue") && detail.contains("No such file or directory") {
+                    write!(
+                        f,
+                        " (this kernel lacks the nft queue statement: on OpenWrt install \
+                         kmod-nft-queue, or set global.backend to iptables)"
+                    )?;
+                }
+                Ok(())
             }
             FwError::Io { tool, err } => write!(f, "talking to '{tool}' failed: {err}"),
             FwError::NoBackend(why) => write!(f, "no firewall backend usable: {why}"),
@@ -161,5 +178,32 @@ pub fn detect_with(c: &Config, tools: Tools) -> Result<Box<dyn Firewall>, FwErro
                 ))),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_say_what_to_do() {
+        let full = FwError::Failed {
+            tool: "nft".into(),
+            action: "install the sipwall table".into(),
+            detail: "Error: Could not process rule: Too many open files in system".into(),
+        };
+        assert!(full.to_string().contains("capacity.bans"), "{full}");
+        let noq = FwError::Failed {
+            tool: "nft".into(),
+            action: "install the sipwall table".into(),
+            detail: "Error: Could not process rule: No such file or directory\n queue to 5060"
+                .into(),
+        };
+        assert!(noq.to_string().contains("kmod-nft-queue"), "{noq}");
+        let missing = FwError::Missing {
+            tool: "ipset".into(),
+            hint: "install ipset (OpenWrt: ipset, kmod-ipt-ipset)",
+        };
+        assert!(missing.to_string().contains("install ipset"));
     }
 }

@@ -90,6 +90,12 @@ pub struct Bans {
     table: Table<Ban>,
     pub evictions: u64,
     pub refused: u64,
+    /// After a refusal: bans of this severity or less are refused without
+    /// sampling again until `refusing_until` or until anything leaves the
+    /// table. A spoofed scanner flood against a full table then costs no
+    /// cache misses per packet.
+    refusing_sev: u8,
+    refusing_until: Millis,
 }
 
 const EVICTION_SAMPLES: usize = 16;
@@ -100,6 +106,8 @@ impl Bans {
             table: Table::new(capacity),
             evictions: 0,
             refused: 0,
+            refusing_sev: 0,
+            refusing_until: Millis(0),
         }
     }
 
@@ -152,6 +160,10 @@ impl Bans {
         }
         let new_sev = new.severity();
         if self.table.is_full() {
+            if new_sev <= self.refusing_sev && now < self.refusing_until {
+                self.refused += 1;
+                return Put::Refused;
+            }
             let victim = self.table.sample(rng, EVICTION_SAMPLES, |b| {
                 if !b.active(now) {
                     Some(0)
@@ -171,6 +183,8 @@ impl Bans {
                 }
                 None => {
                     self.refused += 1;
+                    self.refusing_sev = new_sev;
+                    self.refusing_until = now.saturating_add_secs(1);
                     return Put::Refused;
                 }
             }
@@ -192,19 +206,28 @@ impl Bans {
     }
 
     pub fn remove(&mut self, hash: u64, ip: IpAddr) -> Option<Ban> {
+        self.refusing_sev = 0;
         self.table.remove(hash, ip)
     }
 
     pub fn expire(&mut self, now: Millis) -> usize {
-        self.table.retain(|_, b| b.active(now))
+        self.retain(|_, b| b.active(now))
     }
 
     pub fn retain(&mut self, keep: impl FnMut(IpAddr, &Ban) -> bool) -> usize {
-        self.table.retain(keep)
+        let removed = self.table.retain(keep);
+        if removed > 0 {
+            self.refusing_sev = 0;
+        }
+        removed
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (IpAddr, &Ban)> + '_ {
         self.table.iter()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.table.bytes()
     }
 
     pub fn stats(&self) -> TableStats {

@@ -155,6 +155,10 @@ impl Doors {
         self.table.for_each_mut(|_, d| d.via = f(d.via));
     }
 
+    pub fn bytes(&self) -> usize {
+        self.table.bytes()
+    }
+
     pub fn stats(&self) -> TableStats {
         TableStats {
             len: self.table.len() as u32,

@@ -249,6 +249,11 @@ impl Engine {
             return None;
         }
         let display = from.and_then(|f| f.display_name);
+        // The instance is looked for in the first Contact (phones send one):
+        // its value comes from the reader's index, while `contact_instance`
+        // walks every header — so it is only asked once the secret is known
+        // to be in that Contact at all.
+        let mut contact: Option<Option<&[u8]>> = None;
         let mut instance: Option<Option<&[u8]>> = None;
         for (i, k) in self.policy.knocks.iter().enumerate() {
             let hit = (k.places.display_name
@@ -256,6 +261,9 @@ impl Engine {
                 || (k.places.user_agent
                     && ua.is_some_and(|u| super::matcher::contains(u, &k.secret)))
                 || (k.places.instance
+                    && contact
+                        .get_or_insert_with(|| msg.header("Contact"))
+                        .is_some_and(|c| super::matcher::contains(c, &k.secret))
                     && instance
                         .get_or_insert_with(|| msg.contact_instance())
                         .is_some_and(|v| super::matcher::contains(v, &k.secret)));
@@ -618,6 +626,12 @@ impl Engine {
                     ),
                 },
             })
+    }
+
+    /// Heap bytes held by the state tables: fixed at `new` (and at a
+    /// reload that changes capacities), whatever the traffic.
+    pub fn state_bytes(&self) -> usize {
+        self.bans.bytes() + self.doors.bytes() + self.sources.bytes() + self.pending.bytes()
     }
 
     pub fn counters(&self) -> &Counters {

@@ -195,6 +195,10 @@ impl Pending {
         }
     }
 
+    pub fn bytes(&self) -> usize {
+        self.ways.len() * std::mem::size_of::<Record>()
+    }
+
     pub fn stats(&self) -> TableStats {
         TableStats {
             len: self.len,

@@ -168,6 +168,10 @@ impl Sources {
         self.table.retain(|_, t| t.relevant(now, keep_secs))
     }
 
+    pub fn bytes(&self) -> usize {
+        self.table.bytes()
+    }
+
     pub fn stats(&self) -> TableStats {
         TableStats {
             len: self.table.len() as u32,

@@ -7,7 +7,7 @@
 //! of headers whose grammar has bare commas (Authorization, User-Agent,
 //! Date, ...) are never split.
 
-use super::bytes::{eq_ic, find, find_unquoted, is_token, trim};
+use super::bytes::{eq_ic, eq_lower, find, find2, find_unquoted, trim};
 
 /// Compact forms (RFC 3261 §7.3.3, plus the registered extensions).
 const COMPACT: [(u8, &str); 19] = [
@@ -97,65 +97,89 @@ pub(crate) const KNOWN_COUNT: usize = 11;
 
 impl Known {
     /// Recognises a header name (full or compact, any case). Dispatches on
-    /// the length first so that unknown headers cost one or two compares.
+    /// length and first letter so that any header costs at most one
+    /// full comparison.
     #[inline]
     pub(crate) fn of(name: &[u8]) -> Option<Known> {
-        let is = |s: &str| eq_ic(name, s.as_bytes());
-        match name.len() {
-            1 => match name[0].to_ascii_lowercase() {
-                b'v' => Some(Known::Via),
-                b'f' => Some(Known::From),
-                b't' => Some(Known::To),
-                b'i' => Some(Known::CallId),
-                b'm' => Some(Known::Contact),
-                b'l' => Some(Known::ContentLength),
-                _ => None,
-            },
-            2 if is("To") => Some(Known::To),
-            3 if is("Via") => Some(Known::Via),
-            4 if is("From") => Some(Known::From),
-            4 if is("CSeq") => Some(Known::CSeq),
-            7 if is("Call-ID") => Some(Known::CallId),
-            7 if is("Contact") => Some(Known::Contact),
-            7 if is("Expires") => Some(Known::Expires),
-            10 if is("User-Agent") => Some(Known::UserAgent),
-            13 if is("Authorization") => Some(Known::Authorization),
-            14 if is("Content-Length") => Some(Known::ContentLength),
-            19 if is("Proxy-Authorization") => Some(Known::ProxyAuthorization),
-            _ => None,
+        let first = name.first()?.to_ascii_lowercase();
+        let (known, full) = match (name.len(), first) {
+            (1, _) => {
+                return match first {
+                    b'v' => Some(Known::Via),
+                    b'f' => Some(Known::From),
+                    b't' => Some(Known::To),
+                    b'i' => Some(Known::CallId),
+                    b'm' => Some(Known::Contact),
+                    b'l' => Some(Known::ContentLength),
+                    _ => None,
+                }
+            }
+            (2, b't') => (Known::To, "to"),
+            (3, b'v') => (Known::Via, "via"),
+            (4, b'f') => (Known::From, "from"),
+            (4, b'c') => (Known::CSeq, "cseq"),
+            (7, b'c') if name[1] | 0x20 == b'a' => (Known::CallId, "call-id"),
+            (7, b'c') => (Known::Contact, "contact"),
+            (7, b'e') => (Known::Expires, "expires"),
+            (10, b'u') => (Known::UserAgent, "user-agent"),
+            (13, b'a') => (Known::Authorization, "authorization"),
+            (14, b'c') => (Known::ContentLength, "content-length"),
+            (19, b'p') => (Known::ProxyAuthorization, "proxy-authorization"),
+            _ => return None,
+        };
+        if eq_lower(name, full.as_bytes()) {
+            Some(known)
+        } else {
+            None
         }
     }
 
+    /// Must agree with `is_list` on the full name.
     pub(crate) fn is_list(self) -> bool {
-        matches!(self, Known::Via | Known::Contact)
+        !matches!(
+            self,
+            Known::From
+                | Known::To
+                | Known::CallId
+                | Known::CSeq
+                | Known::UserAgent
+                | Known::Authorization
+                | Known::ProxyAuthorization
+        )
     }
 }
 
-/// Logical header lines of a header block (no start line, no blank line):
-/// `(name, value)` with folded continuation lines joined into the value.
-/// Lines without a valid `name:` are skipped. Each byte is looked at a
-/// bounded number of times, so the work is linear in the input.
+/// Logical header lines: `(name, value)` with folded continuation lines
+/// joined into the value. Lines without a valid `name:` are skipped. The
+/// iteration stops at the blank line that ends the header block; `rest()`
+/// is then the body. Each byte is looked at a bounded number of times, so
+/// the work is linear in the input.
 #[derive(Clone)]
 pub(crate) struct Lines<'a> {
     rest: &'a [u8],
+    /// Bytes from the start of the blank line to the end of the input, once
+    /// the blank line was reached.
+    tail: usize,
 }
 
 impl<'a> Lines<'a> {
     pub(crate) fn new(block: &'a [u8]) -> Lines<'a> {
-        Lines { rest: block }
-    }
-}
-
-/// Splits off one physical line (without its CR LF) and the rest.
-#[inline]
-fn physical_line(s: &[u8]) -> (&[u8], &[u8]) {
-    match find(s, b'\n') {
-        Some(i) => {
-            let line = &s[..i];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            (line, &s[i + 1..])
+        Lines {
+            rest: block,
+            tail: 0,
         }
-        None => (s, &s[s.len()..]),
+    }
+
+    /// Length of the blank line plus the body (0 if no blank line was met):
+    /// the header block is the input minus this many bytes at the end.
+    pub(crate) fn blank_line_and_body(&self) -> usize {
+        self.tail
+    }
+
+    /// What is left: after the blank line once `next` returned `None`
+    /// because of it, else empty.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
     }
 }
 
@@ -163,29 +187,41 @@ impl<'a> Iterator for Lines<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.rest.is_empty() {
-            let start = self.rest;
-            let (first, mut rest) = physical_line(start);
-            // Continuation lines start with SP or HT.
-            while let [b' ' | b'\t', ..] = rest {
-                rest = physical_line(rest).1;
+        loop {
+            let s = self.rest;
+            match s {
+                [] => return None,
+                [b'\n', body @ ..] | [b'\r', b'\n', body @ ..] => {
+                    self.tail = s.len();
+                    self.rest = body;
+                    return None;
+                }
+                _ => {}
             }
-            self.rest = rest;
-            if matches!(first.first(), Some(b' ' | b'\t')) {
-                continue; // a fold with nothing to continue
-            }
-            let Some(colon) = find(first, b':') else {
-                continue;
+            // One pass: the colon, if it comes before the line end, then
+            // the line end. Header names are not checked for token
+            // characters: they are only ever compared with valid names.
+            let colon = match find2(s, b':', b'\n') {
+                Some(i) if s[i] == b':' => Some(i),
+                _ => None,
             };
-            let name = trim(&first[..colon]);
-            if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
-                continue;
+            let from = colon.map_or(0, |c| c + 1);
+            // The logical line ends at the first LF not followed by SP/HT.
+            let mut end = from + find(&s[from..], b'\n').unwrap_or(s.len() - from);
+            while let Some(b' ' | b'\t') = s.get(end + 1) {
+                let next = end + 1;
+                end = next + find(&s[next..], b'\n').unwrap_or(s.len() - next);
             }
-            let consumed = start.len() - rest.len();
-            let value = trim(&start[colon + 1..consumed]);
-            return Some((name, value));
+            self.rest = s.get(end + 1..).unwrap_or(&[]);
+            let Some(colon) = colon else { continue };
+            let mut name = &s[..colon];
+            while let [rest @ .., b' ' | b'\t'] = name {
+                name = rest;
+            }
+            if !name.is_empty() {
+                return Some((name, trim(&s[colon + 1..end])));
+            }
         }
-        None
     }
 }
 
@@ -238,6 +274,19 @@ pub struct HeaderValues<'a, 'n> {
 }
 
 impl<'a, 'n> HeaderValues<'a, 'n> {
+    /// Values of a header that occurs at most once (`value` is its whole
+    /// line value, if present): no scan of the header block needed.
+    pub(crate) fn single(value: Option<&'a [u8]>, known: Known) -> HeaderValues<'a, 'n> {
+        let list = known.is_list();
+        let value = value.unwrap_or(&[]);
+        HeaderValues {
+            lines: Lines::new(&[]),
+            name: &[],
+            list,
+            current: Elements::new(value, list),
+        }
+    }
+
     pub(crate) fn new(block: &'a [u8], name: &'n [u8]) -> HeaderValues<'a, 'n> {
         let name = canonical(name);
         HeaderValues {
@@ -286,7 +335,12 @@ mod tests {
     fn junk_lines_are_skipped() {
         let block = b"  orphan fold\r\nno colon here\r\nbad name: x\r\n: empty\nTo :  <sip:a@b>\n";
         let lines: Vec<_> = Lines::new(block).collect();
-        assert_eq!(lines, vec![(&b"To"[..], &b"<sip:a@b>"[..])]);
+        // A name with a space is kept but can never equal a real name.
+        assert_eq!(
+            lines,
+            vec![(&b"bad name"[..], &b"x"[..]), (b"To", b"<sip:a@b>")]
+        );
+        assert_eq!(Known::of(b"bad name"), None);
     }
 
     #[test]
@@ -300,6 +354,22 @@ mod tests {
             Some(Known::ProxyAuthorization)
         );
         assert_eq!(Known::of(b"Max-Forwards"), None);
+        for (k, name) in [
+            (Known::Via, "via"),
+            (Known::From, "from"),
+            (Known::To, "to"),
+            (Known::CallId, "call-id"),
+            (Known::CSeq, "cseq"),
+            (Known::Contact, "contact"),
+            (Known::UserAgent, "user-agent"),
+            (Known::Expires, "expires"),
+            (Known::ContentLength, "content-length"),
+            (Known::Authorization, "authorization"),
+            (Known::ProxyAuthorization, "proxy-authorization"),
+        ] {
+            assert_eq!(Known::of(name.as_bytes()), Some(k));
+            assert_eq!(k.is_list(), is_list(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]

@@ -65,9 +65,14 @@ pub struct Message<'a> {
     body: &'a [u8],
     /// First value (whole line value, folds included) of each known header.
     known: [Option<&'a [u8]>; KNOWN_COUNT],
+    /// Bit `Known as u16` set if that header occurs more than once (then
+    /// `headers` has to scan the block).
+    repeated: u16,
 }
 
 const VERSION: &[u8] = b"SIP/2.0";
+/// Longest message read: the largest IP packet's payload is shorter.
+const MAX_MESSAGE: usize = 65_535;
 
 impl<'a> Message<'a> {
     /// Reads a SIP message from a UDP payload or the start of a TCP stream.
@@ -75,7 +80,8 @@ impl<'a> Message<'a> {
     /// blank line (a truncated first TCP segment) is tolerated: whatever
     /// header lines are there are read.
     pub fn parse(bytes: &'a [u8]) -> Result<Message<'a>, SipError> {
-        let mut b = bytes;
+        // No IP packet is longer; the cap also bounds the work on any input.
+        let mut b = &bytes[..bytes.len().min(MAX_MESSAGE)];
         while let [b'\r' | b'\n', rest @ ..] = b {
             b = rest;
         }
@@ -88,21 +94,27 @@ impl<'a> Message<'a> {
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let start = start_line(line).ok_or(SipError::BadStartLine)?;
-        let (headers, body) = split_head(after_start);
         let mut known = [None; KNOWN_COUNT];
-        for (name, value) in Lines::new(headers) {
+        let mut repeated = 0u16;
+        let mut lines = Lines::new(after_start);
+        for (name, value) in &mut lines {
             if let Some(k) = Known::of(name) {
                 let slot = &mut known[k as usize];
                 if slot.is_none() {
                     *slot = Some(value);
+                } else {
+                    repeated |= 1 << k as u16;
                 }
             }
         }
+        let body = lines.rest();
+        let headers = &after_start[..after_start.len() - lines.blank_line_and_body()];
         Ok(Message {
             start,
             headers,
             body,
             known,
+            repeated,
         })
     }
 
@@ -162,7 +174,12 @@ impl<'a> Message<'a> {
 
     /// Every value of a header (all lines, comma lists split), in order.
     pub fn headers<'n>(&self, name: &'n str) -> HeaderValues<'a, 'n> {
-        HeaderValues::new(self.headers, name.as_bytes())
+        match Known::of(name.as_bytes()) {
+            Some(k) if self.repeated & (1 << k as u16) == 0 => {
+                HeaderValues::single(self.known[k as usize], k)
+            }
+            _ => HeaderValues::new(self.headers, name.as_bytes()),
+        }
     }
 
     /// The raw header block (for logging a dropped request).
@@ -288,25 +305,6 @@ fn start_line(line: &[u8]) -> Option<StartLine<'_>> {
         return None;
     }
     Some(StartLine::Request { method, uri })
-}
-
-/// Splits after the start line into the header block and the body, at the
-/// first empty line (CRLF CRLF or bare LF LF).
-fn split_head(b: &[u8]) -> (&[u8], &[u8]) {
-    let mut line_start = 0;
-    while line_start < b.len() {
-        let rest = &b[line_start..];
-        match rest {
-            [b'\n', ..] => return (&b[..line_start], &b[line_start + 1..]),
-            [b'\r', b'\n', ..] => return (&b[..line_start], &b[line_start + 2..]),
-            _ => {}
-        }
-        match find(rest, b'\n') {
-            Some(i) => line_start += i + 1,
-            None => break,
-        }
-    }
-    (b, &b[b.len()..])
 }
 
 /// `SIP/2.0/UDP host:port;branch=...` -> `host:port`. Whitespace is allowed

@@ -37,7 +37,8 @@ pub(crate) fn split(value: &[u8]) -> Option<Parts<'_>> {
         let close = closing_quote(after)?;
         (Some(&after[..close]), trim(&after[close + 1..]))
     } else {
-        match find_unquoted(v, b'<').or_else(|| find(v, b'<')) {
+        // A token display name has no quotes, so the first '<' opens the URI.
+        match find(v, b'<') {
             Some(lt) => {
                 let name = trim(&v[..lt]);
                 (if name.is_empty() { None } else { Some(name) }, &v[lt..])

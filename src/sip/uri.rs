@@ -108,10 +108,17 @@ fn until_any<'a>(s: &'a [u8], stops: &[u8]) -> &'a [u8] {
     }
 }
 
+fn until(s: &[u8], stop: u8) -> &[u8] {
+    match find(s, stop) {
+        Some(i) => &s[..i],
+        None => s,
+    }
+}
+
 fn parse_sip<'a>(scheme: &'a [u8], rest: &'a [u8]) -> Option<Uri<'a>> {
     // The user part may contain ';' (user-unreserved) but never an unescaped
     // '@' or '?', so the first '@' before any '?' ends it.
-    let before_headers = until_any(rest, b"?");
+    let before_headers = until(rest, b'?');
     let (user, hostport) = match find(before_headers, b'@') {
         Some(at) => {
             let userinfo = &before_headers[..at];
@@ -126,7 +133,7 @@ fn parse_sip<'a>(scheme: &'a [u8], rest: &'a [u8]) -> Option<Uri<'a>> {
         }
         None => (None, before_headers),
     };
-    let hostport = until_any(hostport, b";");
+    let hostport = until(hostport, b';');
     let (host, port) = parse_hostport(hostport)?;
     Some(Uri {
         scheme,
@@ -168,15 +175,44 @@ pub(crate) fn parse_hostport(s: &[u8]) -> Option<(Host<'_>, Option<u16>)> {
 }
 
 fn is_host_char(b: u8) -> bool {
-    // Host names are alphanumerics, '-' and '.'; '_' shows up in the wild.
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+    HOST[usize::from(b)]
 }
 
-fn ipv4(name: &[u8]) -> Option<Ipv4Addr> {
-    if name.len() > 15 || !name.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
-        return None;
+/// Host names are alphanumerics, '-' and '.'; '_' shows up in the wild.
+static HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_');
+        i += 1;
     }
-    std::str::from_utf8(name).ok()?.parse().ok()
+    t
+};
+
+/// Dotted-quad IPv4 (1 to 3 digits per octet, each at most 255).
+fn ipv4(name: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    for part in name.split(|&b| b == b'.') {
+        if n == 4 || part.is_empty() || part.len() > 3 {
+            return None;
+        }
+        let mut v: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u16::from(d - b'0');
+        }
+        octets[n] = u8::try_from(v).ok()?;
+        n += 1;
+    }
+    if n == 4 {
+        Some(Ipv4Addr::from(octets))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -211,7 +247,11 @@ mod tests {
         assert_eq!(u.user, Some(&b"alice"[..]));
         assert_eq!(u.port, None);
         // Not a valid IPv4 address: stays a (bogus) name.
-        assert_eq!(p("sip:1.2.3.999").unwrap().host, Host::Name(b"1.2.3.999"));
+        for bogus in ["1.2.3.999", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4."] {
+            let uri = format!("sip:{bogus}");
+            assert_eq!(p(&uri).unwrap().host, Host::Name(bogus.as_bytes()));
+        }
+        assert_eq!(ipv4(b"010.0.0.255"), Some(Ipv4Addr::new(10, 0, 0, 255)));
     }
 
     #[test]

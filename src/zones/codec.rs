@@ -126,6 +126,17 @@ pub fn decode_v6(data: &[u8]) -> Result<Vec<Ipv6Net>, CodecError> {
     Ok(nets)
 }
 
+/// The prefix count from the first bytes of an encoded zone (the header
+/// alone: no checksum check), so `status` can show it without reading the
+/// whole file.
+pub fn peek_count(head: &[u8]) -> Option<u64> {
+    if head.len() < 6 || &head[..4] != MAGIC {
+        return None;
+    }
+    let mut r = Reader { data: head, pos: 5 };
+    r.varint().ok().and_then(|v| u64::try_from(v).ok())
+}
+
 fn header(family: u8, count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count.saturating_mul(4).saturating_add(16).min(1 << 20));
     out.extend_from_slice(MAGIC);
@@ -275,6 +286,14 @@ mod tests {
             Err(CodecError::WrongFamily { want: 6, got: 4 })
         );
         assert_eq!(decode_v4(b"10.0.0.0/8\n"), Err(CodecError::BadMagic));
+    }
+
+    #[test]
+    fn the_count_is_readable_from_the_header() {
+        let n = nets4(&["10.0.0.0/8", "198.51.100.0/24", "203.0.113.0/24"]);
+        let e = encode_v4(&n);
+        assert_eq!(peek_count(&e[..8]), Some(3));
+        assert_eq!(peek_count(b"junk junk"), None);
     }
 
     #[test]

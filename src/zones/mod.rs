@@ -28,12 +28,17 @@ pub use fetch::{Conditional, FetchError, Fetched, HttpOptions, HttpSource, ZoneS
 pub use refresh::{GeoSets, Outcome, Refresh, RefreshReport, RetryPolicy, ZoneReport};
 pub use store::Family;
 
+/// The longest a refresh keeps starting downloads (each one is bounded by
+/// [`HttpOptions`] on its own).
+pub const REFRESH_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Downloads every configured zone and loads the result (see `refresh`).
-pub fn refresh(
+/// `sets` may be any [`GeoSets`], including a `dyn Firewall` backend.
+pub fn refresh<S: GeoSets + ?Sized>(
     config: &Config,
     force: bool,
     src: &mut dyn ZoneSource,
-    sets: &mut dyn GeoSets,
+    sets: &mut S,
     retry: RetryPolicy,
 ) -> RefreshReport {
     Refresh {
@@ -42,8 +47,9 @@ pub fn refresh(
         force,
         now: now_unix(),
         retry,
+        deadline: Some(std::time::Instant::now() + REFRESH_BUDGET),
     }
-    .run(src, sets)
+    .run(src, &mut SizedSets(sets))
 }
 
 /// Loads the zones kept in `<state_dir>/zones` into the kernel without any
@@ -51,11 +57,24 @@ pub fn refresh(
 /// prefixes loaded (IPv4, IPv6). `Ok((0, 0))` without touching the kernel
 /// when zones are disabled. An error is worth logging loudly; in allow mode
 /// it means nothing was loaded (a missing zone must not lock everyone out).
-pub fn load_stored(config: &Config, sets: &mut dyn GeoSets) -> Result<(usize, usize), String> {
+pub fn load_stored<S: GeoSets + ?Sized>(
+    config: &Config,
+    sets: &mut S,
+) -> Result<(usize, usize), String> {
     if !config.geo.enabled || config.geo.countries.is_empty() {
         return Ok((0, 0));
     }
-    refresh::load_stored_into(&config.geo, &config.global.state_dir, sets)
+    refresh::load_stored_into(&config.geo, &config.global.state_dir, &mut SizedSets(sets))
+}
+
+/// Lets an unsized `GeoSets` (a `dyn Firewall`) pass where the core takes
+/// `&mut dyn GeoSets`.
+struct SizedSets<'a, S: ?Sized>(&'a mut S);
+
+impl<S: GeoSets + ?Sized> GeoSets for SizedSets<'_, S> {
+    fn set_geo(&mut self, v4: &[ipnet::Ipv4Net], v6: &[ipnet::Ipv6Net]) -> Result<(), String> {
+        self.0.set_geo(v4, v6)
+    }
 }
 
 /// What `sipwall status` shows for one zone.
@@ -134,15 +153,13 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
             let rec = records
                 .iter()
                 .find(|r| r.cc == *cc && r.family == Some(family));
-            let stored = store::zone_path(&dir, cc, family).is_file();
+            // The stored file is the truth (it is what the kernel gets).
+            let entries = store::stored_entries(&dir, cc, family);
+            let stored = entries.is_some();
             out.push(ZoneStatus {
                 country: cc.clone(),
                 family,
-                entries: if stored {
-                    rec.map(|r| r.entries).unwrap_or(0)
-                } else {
-                    0
-                },
+                entries: entries.unwrap_or(0),
                 age_secs: rec.and_then(|r| r.fetched).map(|t| now.saturating_sub(t)),
                 source: rec.map(|r| r.source.clone()).unwrap_or_default(),
                 last_error: rec.and_then(|r| r.error.clone()),

@@ -16,7 +16,7 @@ use std::fmt;
 use std::fs;
 use std::io::BufReader;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
@@ -155,6 +155,10 @@ pub struct Refresh<'a> {
     /// Unix seconds.
     pub now: u64,
     pub retry: RetryPolicy,
+    /// No new download starts after this (a run from cron must end even
+    /// when every mirror is a slow drip); zones not reached keep their
+    /// stored copy.
+    pub deadline: Option<Instant>,
 }
 
 impl Refresh<'_> {
@@ -319,6 +323,13 @@ impl Refresh<'_> {
         let mut wait = self.retry.backoff;
         let mut last = String::new();
         for n in 1..=attempts {
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(if last.is_empty() {
+                    "not tried: this refresh ran out of time (other sources were too slow)".into()
+                } else {
+                    format!("{last}; then this refresh ran out of time")
+                });
+            }
             let err = match src.get(url, cond) {
                 Ok(Fetched::NotModified) => return Ok(None),
                 Ok(Fetched::Body {
@@ -705,6 +716,7 @@ mod tests {
                 attempts: 3,
                 backoff: Duration::from_millis(100),
             },
+            deadline: None,
         };
         r.run(src, k)
     }
@@ -903,6 +915,39 @@ mod tests {
         };
         let rep = run(&g, &d, false, &mut src, &mut broken);
         assert!(rep.load_error.unwrap().contains("Message too long"));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_spent_deadline_stops_new_downloads_and_keeps_stored_zones() {
+        let d = dir("deadline");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let calls = src.calls.len();
+        let late = Refresh {
+            geo: &g,
+            state_dir: &d,
+            force: false,
+            now: 2_000,
+            retry: RetryPolicy::default(),
+            deadline: Some(Instant::now()),
+        };
+        let rep = late.run(&mut src, &mut k);
+        assert_eq!(
+            src.calls.len(),
+            calls,
+            "a download started after the deadline"
+        );
+        assert!(matches!(
+            rep.zones[0].outcome,
+            Outcome::Failed { kept: Some(4), .. }
+        ));
+        assert!(rep.zones[0].to_string().contains("ran out of time"));
+        assert_eq!(k.loads.last().map(|l| l.0.len()), Some(4));
         let _ = fs::remove_dir_all(&d);
     }
 

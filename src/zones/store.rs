@@ -73,6 +73,15 @@ pub fn read_v6(dir: &Path, cc: &str) -> Result<Option<Vec<Ipv6Net>>, String> {
     }
 }
 
+/// Prefixes in the stored zone, from its header (`None`: no stored zone).
+pub fn stored_entries(dir: &Path, cc: &str, family: Family) -> Option<u64> {
+    use std::io::Read;
+    let mut head = [0u8; 24];
+    let mut f = fs::File::open(zone_path(dir, cc, family)).ok()?;
+    let n = f.read(&mut head).ok()?;
+    codec::peek_count(&head[..n])
+}
+
 fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, String> {
     match fs::read(path) {
         Ok(d) => Ok(Some(d)),

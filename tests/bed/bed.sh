@@ -76,7 +76,10 @@ up() {
 	ip -n "$NS_WAN" link add w0 type veth peer name r-wan netns "$NS_RTR"
 	ip -n "$NS_WAN" addr add $ATTACKER4/24 dev w0
 	for a in $PHONE4 $OFFICE4 $(seq -f '198.51.100.%g' 30 39); do ip -n "$NS_WAN" addr add "$a/24" dev w0; done
-	for a in $ATTACKER6 $PHONE6 $OFFICE6; do ip -n "$NS_WAN" addr add "$a/64" dev w0 nodad; done
+	# The attacker is the default IPv6 source too (sipvicious -6 binds no
+	# address): the others are deprecated, usable only when bound (sipp -i).
+	ip -n "$NS_WAN" addr add $ATTACKER6/64 dev w0 nodad
+	for a in $PHONE6 $OFFICE6; do ip -n "$NS_WAN" addr add "$a/64" dev w0 nodad preferred_lft 0; done
 	ip -n "$NS_WAN" link set w0 up
 	ip -n "$NS_WAN" route add default via $RTR4
 	ip -n "$NS_WAN" -6 route add default via $RTR6

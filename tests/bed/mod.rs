@@ -23,6 +23,7 @@ pub const KNOCK: &str = "knock-7f3a";
 pub const ROUTER: &str = "198.51.100.1";
 pub const ROUTER6: &str = "2001:db8:5::1";
 pub const ATTACKER: &str = "198.51.100.10";
+pub const ATTACKER6: &str = "2001:db8:5::10";
 pub const PHONE: &str = "198.51.100.11";
 pub const PHONE6: &str = "2001:db8:5::11";
 pub const OFFICE: &str = "198.51.100.20";
@@ -109,19 +110,7 @@ pub fn missing_prerequisite() -> Option<String> {
     None
 }
 
-/// Whether this build has `sipwall run` at all (it is written in parallel
-/// with these tests): a build without it is a missing feature, not a
-/// missing tool, so it skips even under SIPWALL_STRICT=1, loudly.
-fn run_missing() -> bool {
-    Command::new(env!("CARGO_BIN_EXE_sipwall"))
-        .args(["run", "--config", "/nonexistent/sipwall.toml"])
-        .stdin(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stderr).contains("unknown command 'run'"))
-        .unwrap_or(false)
-}
-
-/// Whether policy and daemon options of one scenario.
+/// The policy and daemon options of one scenario.
 #[derive(Clone, Debug)]
 pub struct Setup {
     /// Scanner signatures; `None` keeps sipwall's defaults.
@@ -131,6 +120,8 @@ pub struct Setup {
     pub tiers: Vec<(u32, u32, u32)>,
     pub fail_open: bool,
     pub mode_host: bool,
+    /// The knock secret (From display name).
+    pub knock: String,
 }
 
 impl Default for Setup {
@@ -141,6 +132,7 @@ impl Default for Setup {
             tiers: vec![(2, 3600, 3600), (12, 86400, 0)],
             fail_open: false,
             mode_host: false,
+            knock: KNOCK.to_string(),
         }
     }
 }
@@ -160,10 +152,6 @@ impl Bed {
     pub fn up(tag: &str, setup: Setup) -> Option<Bed> {
         if let Some(reason) = missing_prerequisite() {
             skip(&reason);
-            return None;
-        }
-        if run_missing() {
-            eprintln!("SKIP: this sipwall build has no `run` command yet (unknown command 'run')");
             return None;
         }
         let tag: String = tag
@@ -205,12 +193,18 @@ impl Bed {
 
     /// Runs `bed.sh ARGS` for this bed: (success, stdout+stderr).
     pub fn sh(&self, args: &[&str]) -> (bool, String) {
+        self.sh_env(args, &[])
+    }
+
+    /// [`Bed::sh`] with extra environment (e.g. `BED_TARGET`).
+    pub fn sh_env(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         let out = Command::new("bash")
             .arg(bed_dir().join("bed.sh"))
             .args(args)
             .env("BED", &self.name)
             .env("BED_RUN", &self.run)
             .env("BED_KEEP_LOGS", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .expect("run tests/bed/bed.sh");
@@ -240,6 +234,16 @@ impl Bed {
         let mut args = vec!["attack", tool];
         args.extend_from_slice(extra);
         let (ok, out) = self.sh(&args);
+        eprintln!("[{}] {}", self.name, out.trim());
+        ok
+    }
+
+    /// sipvicious TOOL over IPv6 against the router's IPv6 address (from the
+    /// attacker's 2001:db8:5::10); true if it learned something.
+    pub fn attack6(&self, tool: &str, extra: &[&str]) -> bool {
+        let mut args = vec!["attack", tool, "-6"];
+        args.extend_from_slice(extra);
+        let (ok, out) = self.sh_env(&args, &[("BED_TARGET", ROUTER6)]);
         eprintln!("[{}] {}", self.name, out.trim());
         ok
     }
@@ -284,13 +288,15 @@ impl Bed {
         config_text(&self.setup, &self.run)
     }
 
+    /// Rewrites the config file from `self.setup` (then SIGHUP to apply).
+    pub fn rewrite_config(&self) {
+        fs::write(&self.config, self.config_text()).expect("write config");
+    }
+
     /// Starts `sipwall run` in the router (or PBX host) namespace and waits
-    /// until its queue is bound, so the first packet meets a live filter.
-    /// Returns false (after printing SKIP) only when this build has no
-    /// firewall backend yet — a missing feature, reported loudly, not a
-    /// missing tool; any other failure to start fails the test.
-    #[must_use]
-    pub fn start_sipwall(&mut self) -> bool {
+    /// until its queue is bound, so the first packet meets a live filter;
+    /// a sipwall that does not start fails the test with its output.
+    pub fn start_sipwall(&mut self) {
         assert!(self.sipwall.is_none(), "sipwall already running");
         self.starts += 1;
         let log = self.run.join(format!("sipwall-{}.log", self.starts));
@@ -312,16 +318,11 @@ impl Bed {
                 // Bans restored before the first packet is queued; give the
                 // daemon a moment past binding to finish its start.
                 std::thread::sleep(Duration::from_millis(200));
-                return true;
+                return;
             }
             if let Some(c) = self.sipwall.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
                     self.sipwall = None;
-                    let log = self.sipwall_log();
-                    if log.contains("no firewall backend is built into this sipwall") {
-                        eprintln!("SKIP: this sipwall build has no firewall backend yet (`sipwall run` says so)");
-                        return false;
-                    }
                     panic!(
                         "`sipwall run` exited ({st}) before binding queue {QUEUE}; its output:\n{}",
                         self.sipwall_log()
@@ -477,7 +478,8 @@ pub fn config_text(s: &Setup, run: &Path) -> String {
     ));
     t.push_str(&format!("[[domain]]\nhost = \"{DOMAIN}\"\n\n"));
     t.push_str(&format!(
-        "[[knock]]\nname = \"display\"\nsecret = \"{KNOCK}\"\nlook_in = [\"display_name\"]\ndoor_time = 4000\n\n"
+        "[[knock]]\nname = \"display\"\nsecret = \"{}\"\nlook_in = [\"display_name\"]\ndoor_time = 4000\n\n",
+        s.knock
     ));
     for (i, a) in s.allow.iter().enumerate() {
         t.push_str(&format!(

@@ -289,10 +289,17 @@ pub fn set_rcvbuf(sock: &UdpSocket, bytes: i32) {
     };
 }
 
-/// The 200 OK to a request (Via, From, To, Call-ID, CSeq copied).
+/// The answer to a request (Via, From, To, Call-ID, CSeq copied): 403 to
+/// a REGISTER with credentials (this PBX knows no passwords), 200 OK to
+/// anything else.
 fn answer(req: &[u8]) -> String {
     let text = String::from_utf8_lossy(req);
-    let mut out = String::from("SIP/2.0 200 OK\r\n");
+    let failed = text.starts_with("REGISTER ") && text.contains("\r\nAuthorization:");
+    let mut out = String::from(if failed {
+        "SIP/2.0 403 Forbidden\r\n"
+    } else {
+        "SIP/2.0 200 OK\r\n"
+    });
     for l in text.lines() {
         let lower = l.to_ascii_lowercase();
         if ["via:", "from:", "to:", "call-id:", "cseq:"]
@@ -314,6 +321,19 @@ pub fn options(ruri: &str, seq: u32) -> String {
          Max-Forwards: 70\r\nFrom: <sip:probe@{DOMAIN}>;tag={seq}\r\nTo: <{ruri}>\r\n\
          Call-ID: {seq}-daemon-test@{CLIENT}\r\nCSeq: {seq} OPTIONS\r\nUser-Agent: daemon-test/1.0\r\n\
          Content-Length: 0\r\n\r\n"
+    )
+}
+
+/// A REGISTER for user 1001 with (wrong) digest credentials, as a password
+/// guesser sends it.
+pub fn register_with_password(seq: u32) -> String {
+    format!(
+        "REGISTER sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP {CLIENT}:5070;branch=z9hG4bK-r{seq};rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:1001@{DOMAIN}>;tag=r{seq}\r\nTo: <sip:1001@{DOMAIN}>\r\n\
+         Call-ID: guess-{seq}@{CLIENT}\r\nCSeq: {seq} REGISTER\r\nContact: <sip:1001@{CLIENT}:5070>\r\n\
+         Authorization: Digest username=\"1001\",realm=\"{DOMAIN}\",nonce=\"abc\",uri=\"sip:{DOMAIN}\",\
+         response=\"00000000000000000000000000000000\",algorithm=MD5\r\n\
+         Expires: 300\r\nUser-Agent: daemon-test/1.0\r\nContent-Length: 0\r\n\r\n"
     )
 }
 

@@ -52,11 +52,11 @@ pub fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether this kernel has the nft `queue` statement. Probed once per
-/// process: parallel tests would otherwise race for the probe's namespace.
+/// Whether this kernel has the nft `queue` statement (probed once per
+/// process: tests run in parallel).
 pub fn kernel_has_nft_queue() -> bool {
-    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PROBED.get_or_init(probe_nft_queue)
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(probe_nft_queue)
 }
 
 fn probe_nft_queue() -> bool {
@@ -112,6 +112,19 @@ impl Ns {
 
     pub fn tools(&self) -> Tools {
         Tools::in_netns(&self.name)
+    }
+
+    /// Waits (at most 5 s) until no IPv6 address is tentative: until then
+    /// neighbour discovery fails and the first IPv6 probes would be lost.
+    pub fn wait_ipv6_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let (_, out) = self.exec_ok("ip -6 addr show tentative");
+            if out.trim().is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn exec(&self, cmd: &str) -> String {
@@ -188,6 +201,8 @@ impl Pair {
                 client.name
             ));
         }
+        client.wait_ipv6_ready();
+        server.wait_ipv6_ready();
         Pair { client, server }
     }
 
@@ -205,9 +220,7 @@ impl Pair {
         } else {
             format!("[::]:{port}").parse().unwrap()
         };
-        let rx = self
-            .server
-            .spawn(move || UdpSocket::bind(bind).expect("bind receiver"));
+        let rx = self.server.spawn(move || bind_udp(bind));
         let rx_sock = rx.join().unwrap();
         rx_sock
             .set_read_timeout(Some(Duration::from_millis(300)))
@@ -231,6 +244,148 @@ impl Pair {
             }
         }
         false
+    }
+}
+
+/// wan → router (sipwall, port forward) → pbx, router mode. The router
+/// forwards 203.0.113.1:5060 and [2001:db8::1]:5060 (UDP and TCP) to the PBX
+/// on port 5080, so the rules must match the port the remote side
+/// addressed (`ct original`), not the translated one.
+pub struct Triple {
+    pub wan: Ns,
+    pub router: Ns,
+    pub pbx: Ns,
+}
+
+pub const PBX4: &str = "192.168.50.10";
+pub const PBX6: &str = "fd00:50::10";
+pub const PBX_PORT: u16 = 5080;
+
+impl Triple {
+    pub fn new(tag: &str) -> Triple {
+        let wan = Ns::new(&format!("{tag}-w"));
+        let router = Ns::new(&format!("{tag}-r"));
+        let pbx = Ns::new(&format!("{tag}-p"));
+        let pid = std::process::id();
+        let (vw, vr, vl, vp) = (
+            format!("v{pid}{tag}w"),
+            format!("v{pid}{tag}r"),
+            format!("v{pid}{tag}l"),
+            format!("v{pid}{tag}p"),
+        );
+        let (w, r, p) = (&wan.name, &router.name, &pbx.name);
+        sh(&format!(
+            "ip link add {vw} netns {w} type veth peer name {vr} netns {r} && \
+             ip link add {vl} netns {r} type veth peer name {vp} netns {p} && \
+             for l in {vw}@{w} {vr}@{r} {vl}@{r} {vp}@{p}; do ip -n ${{l#*@}} link set ${{l%@*}} up; done && \
+             ip -n {r} addr add {SERVER4}/24 dev {vr} && ip -n {r} addr add 198.51.100.1/24 dev {vr} && \
+             ip -n {r} addr add {SERVER6}/64 dev {vr} nodad && \
+             ip -n {r} addr add 192.168.50.1/24 dev {vl} && ip -n {r} addr add fd00:50::1/64 dev {vl} nodad && \
+             ip -n {p} addr add {PBX4}/24 dev {vp} && ip -n {p} addr add {PBX6}/64 dev {vp} nodad && \
+             ip -n {p} route add default via 192.168.50.1 && ip -n {p} -6 route add default via fd00:50::1 && \
+             ip netns exec {r} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
+        ));
+        for a in CLIENT4 {
+            sh(&format!("ip -n {w} addr add {a}/24 dev {vw}"));
+        }
+        for a in CLIENT6 {
+            sh(&format!("ip -n {w} addr add {a}/64 dev {vw} nodad"));
+        }
+        let nat = format!(
+            "table ip fwdnat {{\n chain pre {{\n  type nat hook prerouting priority -100;\n  \
+             ip daddr {{ {SERVER4}, 198.51.100.1 }} meta l4proto {{ udp, tcp }} th dport 5060 dnat to {PBX4}:{PBX_PORT}\n }}\n}}\n\
+             table ip6 fwdnat {{\n chain pre {{\n  type nat hook prerouting priority -100;\n  \
+             ip6 daddr {SERVER6} meta l4proto {{ udp, tcp }} th dport 5060 dnat to [{PBX6}]:{PBX_PORT}\n }}\n}}\n"
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", r, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(nat.as_bytes())
+                .unwrap();
+        }
+        assert!(child.wait().unwrap().success(), "port forward");
+        for ns in [&wan, &router, &pbx] {
+            ns.wait_ipv6_ready();
+        }
+        Triple { wan, router, pbx }
+    }
+
+    /// 3 datagrams from `src` (a wan address) to the router's forwarded
+    /// port 5060; true if any reached the PBX.
+    pub fn forwarded(&self, src: &str) -> bool {
+        let src: IpAddr = src.parse().unwrap();
+        let (dst, bind): (IpAddr, SocketAddr) = if src.is_ipv4() {
+            (
+                SERVER4.parse().unwrap(),
+                format!("0.0.0.0:{PBX_PORT}").parse().unwrap(),
+            )
+        } else {
+            (
+                SERVER6.parse().unwrap(),
+                format!("[::]:{PBX_PORT}").parse().unwrap(),
+            )
+        };
+        probe(&self.wan, src, SocketAddr::new(dst, 5060), &self.pbx, bind)
+    }
+
+    /// The PBX sends to a wan address's port 5060 (LAN → WAN): true if it
+    /// arrived.
+    pub fn outbound(&self, to: &str) -> bool {
+        let to: IpAddr = to.parse().unwrap();
+        let (src, bind): (IpAddr, SocketAddr) = if to.is_ipv4() {
+            (PBX4.parse().unwrap(), "0.0.0.0:5060".parse().unwrap())
+        } else {
+            (PBX6.parse().unwrap(), "[::]:5060".parse().unwrap())
+        };
+        probe(&self.pbx, src, SocketAddr::new(to, 5060), &self.wan, bind)
+    }
+}
+
+fn probe(from: &Ns, src: IpAddr, dst: SocketAddr, to: &Ns, bind: SocketAddr) -> bool {
+    let rx = to.spawn(move || bind_udp(bind)).join().unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let token = format!("OPTIONS sip:probe SIP/2.0 from {src}");
+    let t2 = token.clone();
+    from.spawn(move || {
+        let s = UdpSocket::bind(SocketAddr::new(src, 0)).expect("bind sender");
+        for _ in 0..3 {
+            let _ = s.send_to(t2.as_bytes(), dst);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    })
+    .join()
+    .unwrap();
+    let mut buf = [0u8; 1500];
+    while let Ok((n, _)) = rx.recv_from(&mut buf) {
+        if &buf[..n] == token.as_bytes() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Binds a receiver, retrying briefly: a socket just closed by an earlier
+/// probe can still be held by a child another test thread is forking
+/// (between fork and exec), which is slow under emulation.
+pub fn bind_udp(addr: SocketAddr) -> UdpSocket {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match UdpSocket::bind(addr) {
+            Ok(s) => return s,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => panic!("bind {addr}: {e}"),
+        }
     }
 }
 

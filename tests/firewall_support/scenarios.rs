@@ -321,7 +321,7 @@ pub fn ban_kills_conntrack(make: Make, tag: &str) {
     fw.install(&plan).unwrap();
     // An echoing "PBX" so the flow is established in both directions.
     let server = pair.server.spawn(|| {
-        let s = std::net::UdpSocket::bind("0.0.0.0:5060").unwrap();
+        let s = bind_udp("0.0.0.0:5060".parse().unwrap());
         s.set_read_timeout(Some(Duration::from_millis(1500)))
             .unwrap();
         let mut buf = [0u8; 1500];
@@ -376,37 +376,183 @@ pub fn ban_kills_conntrack(make: Make, tag: &str) {
     fw.uninstall().unwrap();
 }
 
-/// The queue path with a real NFQUEUE listener standing in for the daemon:
-/// fail-closed while nobody listens; the listener's `NF_REPEAT` with
-/// MARK_INSPECTED marks the flow so its later packets skip the queue; the
-/// PBX's 401 is copied to queue+1.
-pub fn queue_path(make: Make, tag: &str) {
-    use sipwall::firewall::MARK_INSPECTED;
-    let pair = Pair::new(tag);
-    let mut fw = make(pair.server.tools());
+/// Router mode: the forward hook after the port forward (5060 → PBX
+/// 5080): fail-closed, doors, bans, v4 and v6; the LAN's own SIP traffic
+/// towards the WAN is never gated.
+pub fn router_mode(make: Make, tag: &str) {
+    let t = Triple::new(tag);
+    let mut fw = make(t.router.tools());
     let mut plan = host_plan();
-    plan.queue = 7;
+    plan.mode = Mode::Router;
     fw.install(&plan).unwrap();
     assert!(
-        !pair.udp_passes("203.0.113.11", 5060),
-        "fail-closed while nobody listens"
+        !t.forwarded("203.0.113.11"),
+        "fail-closed on the forwarded port"
     );
+    assert!(
+        !t.forwarded("2001:db8::11"),
+        "fail-closed on the forwarded port (v6)"
+    );
+    fw.open_door(ip("203.0.113.11"), 60).unwrap();
+    fw.open_door(ip("2001:db8::11"), 60).unwrap();
+    fw.open_door(ip("203.0.113.10"), 60).unwrap();
+    assert!(
+        t.forwarded("203.0.113.11"),
+        "door, matched on the port the remote side addressed"
+    );
+    assert!(t.forwarded("2001:db8::11"), "door (v6)");
+    fw.ban(ip("203.0.113.10"), None).unwrap();
+    assert!(!t.forwarded("203.0.113.10"), "banned despite a door");
+    assert!(
+        t.outbound("203.0.113.20"),
+        "the PBX's own traffic to the WAN is not gated"
+    );
+    assert!(
+        t.outbound("2001:db8::20"),
+        "the PBX's own traffic to the WAN is not gated (v6)"
+    );
+    fw.uninstall().unwrap();
+    assert!(
+        t.forwarded("203.0.113.20"),
+        "after uninstall the port forward is open again"
+    );
+}
 
+/// Length of the transport payload of a raw IP packet (0 for anything we
+/// cannot read).
+fn l4_payload_len(p: &[u8]) -> usize {
+    let (proto, l4) = match p.first().map(|b| b >> 4) {
+        Some(4) if p.len() >= 20 => (p[9], usize::from(p[0] & 0x0f) * 4),
+        Some(6) if p.len() >= 40 => (p[6], 40),
+        _ => return 0,
+    };
+    let hdr = match proto {
+        17 => 8,
+        6 if p.len() > l4 + 12 => usize::from(p[l4 + 12] >> 4) * 4,
+        _ => return 0,
+    };
+    p.len().saturating_sub(l4 + hdr)
+}
+
+/// Where the queue path runs: who sends, whose kernel filters, who answers.
+pub struct QueueScene<'a> {
+    pub client: &'a Ns,
+    pub filter: &'a Ns,
+    pub pbx: &'a Ns,
+    /// Where the client sends (router's WAN address or the host).
+    pub dst: IpAddr,
+    /// Where the PBX listens (5060 on a host, 5080 behind the forward).
+    pub pbx_port: u16,
+}
+
+/// The queue path with a real NFQUEUE listener standing in for the daemon:
+/// fail-closed while nobody listens; the listener's `NF_REPEAT` with
+/// MARK_INSPECTED marks the flow so its later packets skip the queue (UDP,
+/// and TCP after the first data segment); the PBX's 401s towards the remote
+/// side are copied to queue+1.
+pub fn queue_path(make: Make, tag: &str) {
+    let pair = Pair::new(tag);
+    let scene = QueueScene {
+        client: &pair.client,
+        filter: &pair.server,
+        pbx: &pair.server,
+        dst: ip(SERVER4),
+        pbx_port: 5060,
+    };
+    queue_scene(make, &scene, Mode::Host);
+}
+
+/// [`queue_path`] behind a port forward (router mode).
+pub fn router_queue_path(make: Make, tag: &str) {
+    let t = Triple::new(tag);
+    let scene = QueueScene {
+        client: &t.wan,
+        filter: &t.router,
+        pbx: &t.pbx,
+        dst: ip(SERVER4),
+        pbx_port: PBX_PORT,
+    };
+    queue_scene(make, &scene, Mode::Router);
+}
+
+fn queue_scene(make: Make, sc: &QueueScene<'_>, mode: Mode) {
+    use sipwall::firewall::MARK_INSPECTED;
+    use std::io::{Read, Write};
+    let mut fw = make(sc.filter.tools());
+    let mut plan = host_plan();
+    plan.mode = mode;
+    plan.queue = 7;
+    fw.install(&plan).unwrap();
+    let dst = sc.dst;
+    // A "PBX" that answers 401 to everything, over UDP and TCP.
+    let port = sc.pbx_port;
+    let pbx = sc.pbx.spawn(move || {
+        let s = bind_udp(format!("0.0.0.0:{port}").parse().unwrap());
+        let l = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
+        l.set_nonblocking(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut buf = [0u8; 1500];
+        let (mut udp, mut tcp) = (0, 0);
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let mut conns: Vec<std::net::TcpStream> = Vec::new();
+        let mut idle_since = Instant::now();
+        while Instant::now() < deadline && idle_since.elapsed() < Duration::from_millis(1500) {
+            if let Ok((_, from)) = s.recv_from(&mut buf) {
+                let _ = s.send_to(b"SIP/2.0 401 Unauthorized\r\n\r\n", from);
+                udp += 1;
+                idle_since = Instant::now();
+            }
+            if let Ok((c, _)) = l.accept() {
+                c.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+                conns.push(c);
+            }
+            for c in conns.iter_mut() {
+                if let Ok(n) = c.read(&mut buf) {
+                    if n > 0 {
+                        let _ = c.write_all(b"SIP/2.0 401 Unauthorized\r\n\r\n");
+                        tcp += 1;
+                        idle_since = Instant::now();
+                    }
+                }
+            }
+        }
+        (udp, tcp)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let answered = sc
+        .client
+        .spawn(move || {
+            let s = std::net::UdpSocket::bind("203.0.113.20:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(400)))
+                .unwrap();
+            let _ = s.send_to(b"REGISTER sip:pbx.example.test SIP/2.0\r\n", (dst, 5060));
+            s.recv_from(&mut [0u8; 100]).is_ok()
+        })
+        .join()
+        .unwrap();
+    assert!(
+        !answered,
+        "fail-closed: nothing reaches the PBX while nobody listens on the queue"
+    );
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
-    let listener = pair.server.spawn(move || {
+    let listener = sc.filter.spawn(move || {
         let mut q = nfq::Queue::open().expect("nfq open");
         q.bind(7).expect("bind 7");
         q.bind(8).expect("bind 8");
         q.set_nonblocking(true);
         let (mut requests, mut answers) = (Vec::new(), Vec::new());
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
             match q.recv() {
                 Ok(mut m) => {
                     let payload = m.get_payload().to_vec();
                     if m.get_queue_num() == 8 {
                         answers.push(payload);
+                        m.set_verdict(nfq::Verdict::Accept);
+                    } else if l4_payload_len(&payload) == 0 {
+                        // A bare TCP segment (iptables queues them): pass,
+                        // but do not mark the flow.
                         m.set_verdict(nfq::Verdict::Accept);
                     } else {
                         let accept = payload.windows(7).any(|w| w == b"example");
@@ -427,33 +573,17 @@ pub fn queue_path(make: Make, tag: &str) {
         (requests.len(), answers.len())
     });
     std::thread::sleep(Duration::from_millis(200));
-    // A "PBX" that answers 401 to everything.
-    let pbx = pair.server.spawn(|| {
-        let s = std::net::UdpSocket::bind("0.0.0.0:5060").unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(1500)))
-            .unwrap();
-        let mut buf = [0u8; 1500];
-        let mut n = 0;
-        while let Ok((_, from)) = s.recv_from(&mut buf) {
-            let _ = s.send_to(b"SIP/2.0 401 Unauthorized\r\n\r\n", from);
-            n += 1;
-        }
-        n
-    });
     std::thread::sleep(Duration::from_millis(100));
-    let (good, bad) = pair
+    let (good, bad, tcp_answers) = sc
         .client
-        .spawn(|| {
+        .spawn(move || {
             let mut buf = [0u8; 1500];
             let good = std::net::UdpSocket::bind("203.0.113.11:0").unwrap();
-            good.set_read_timeout(Some(Duration::from_millis(400)))
+            good.set_read_timeout(Some(Duration::from_millis(500)))
                 .unwrap();
             let mut g = 0;
             for _ in 0..5 {
-                let _ = good.send_to(
-                    b"REGISTER sip:pbx.example.test SIP/2.0\r\n",
-                    (SERVER4, 5060),
-                );
+                let _ = good.send_to(b"REGISTER sip:pbx.example.test SIP/2.0\r\n", (dst, 5060));
                 if good.recv_from(&mut buf).is_ok() {
                     g += 1;
                 }
@@ -463,31 +593,51 @@ pub fn queue_path(make: Make, tag: &str) {
                 .unwrap();
             let mut b = 0;
             for _ in 0..3 {
-                let _ = bad.send_to(b"REGISTER sip:203.0.113.1 SIP/2.0\r\n", (SERVER4, 5060));
+                let _ = bad.send_to(b"REGISTER sip:203.0.113.1 SIP/2.0\r\n", (dst, 5060));
                 if bad.recv_from(&mut buf).is_ok() {
                     b += 1;
                 }
             }
-            (g, b)
+            // TCP from a third address: handshake, then two requests on the
+            // same connection.
+            let sock = std::net::TcpStream::connect_timeout(
+                &SocketAddr::new(dst, 5060),
+                Duration::from_secs(2),
+            );
+            let mut t = 0;
+            if let Ok(mut c) = sock {
+                c.set_read_timeout(Some(Duration::from_millis(800)))
+                    .unwrap();
+                for _ in 0..2 {
+                    let _ = c.write_all(b"REGISTER sip:pbx.example.test SIP/2.0\r\n\r\n");
+                    if matches!(c.read(&mut buf), Ok(n) if n > 0) {
+                        t += 1;
+                    }
+                }
+            }
+            (g, b, t)
         })
         .join()
         .unwrap();
-    let pbx_got = pbx.join().unwrap();
+    let (pbx_udp, pbx_tcp) = pbx.join().unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (requests, answers) = listener.join().unwrap();
-    assert_eq!(good, 5, "the accepted flow gets all its answers");
+    assert_eq!(good, 5, "the accepted UDP flow gets all its answers");
     assert_eq!(bad, 0, "the dropped source gets nothing");
     assert_eq!(
-        pbx_got, 5,
+        pbx_udp, 5,
         "only the accepted flow's requests reach the PBX"
     );
+    assert_eq!(tcp_answers, 2, "the TCP connection works through the queue");
+    assert_eq!(pbx_tcp, 2, "both TCP requests reached the PBX");
     assert_eq!(
         requests,
-        1 + 3,
-        "one request of the accepted flow, then the flow is marked; every rejected one"
+        1 + 3 + 1,
+        "one request of the accepted UDP flow (then it is marked), every rejected one, one TCP data segment"
     );
     assert_eq!(
-        answers, 5,
+        answers,
+        5 + 2,
         "each 401 towards the remote side is copied to queue+1"
     );
     fw.uninstall().unwrap();

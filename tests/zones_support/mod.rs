@@ -47,7 +47,8 @@ pub struct Server {
     pub routes: Arc<Mutex<HashMap<String, Reply>>>,
     /// Requests received, per path.
     pub hits: Arc<Mutex<HashMap<String, usize>>>,
-    /// The last If-None-Match seen per path.
+    /// The last If-None-Match seen per path (If-Modified-Since under
+    /// "PATH since").
     pub conditionals: Arc<Mutex<HashMap<String, String>>>,
     stop: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
@@ -200,6 +201,7 @@ fn serve<S: Read + Write>(
         .unwrap_or("/")
         .to_string();
     let mut if_none_match = None;
+    let mut if_modified_since = None;
     for _ in 0..100 {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
@@ -209,11 +211,20 @@ fn serve<S: Read + Write>(
             if k.trim().eq_ignore_ascii_case("if-none-match") {
                 if_none_match = Some(v.trim().to_string());
             }
+            if k.trim().eq_ignore_ascii_case("if-modified-since") {
+                if_modified_since = Some(v.trim().to_string());
+            }
         }
     }
     *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
     if let Some(e) = &if_none_match {
         conditionals.lock().unwrap().insert(path.clone(), e.clone());
+    }
+    if let Some(lm) = &if_modified_since {
+        conditionals
+            .lock()
+            .unwrap()
+            .insert(format!("{path} since"), lm.clone());
     }
     let reply = routes
         .lock()

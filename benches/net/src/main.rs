@@ -8,7 +8,7 @@
 //!   netgen spoof --dst IP:PORT --base IP --sources N [--count N] [--rate PPS] [--max-secs S] [--ruri HOST]
 //!                [--ua UA] [--auth] [--vary-port]   (forged REGISTERs; --auth adds a digest
 //!                answer to a forged nonce; --vary-port makes every packet a new flow)
-//!   netgen react --src IP --dst IP:PORT --domain D --failures N [--probe-us US]
+//!   netgen react --src IP --dst IP:PORT --domain D --failures N [--probe-us US] [--reuse-nonce [--fresh-call-id]]
 //!
 //! Each prints one line of `key=value` pairs that net.sh reads.
 
@@ -223,6 +223,10 @@ fn react(o: &Opts) {
     let dst = sock_addr(o.need("dst"), 5060);
     let domain = o.need("domain").to_string();
     let failures = o.num("failures", 2).max(1);
+    let reuse = o.0.iter().any(|a| a == "--reuse-nonce");
+    // With --reuse-nonce: every replayed guess in a dialog of its own, never
+    // challenged (the PBX still answers 403: the nonce is valid).
+    let fresh = o.0.iter().any(|a| a == "--fresh-call-id");
     let probe_every = Duration::from_micros(o.num("probe-us", 250).max(50));
     let probe = UdpSocket::bind((src, 0)).unwrap_or_else(|e| fail(&format!("bind {src}: {e}")));
     probe
@@ -275,31 +279,36 @@ fn react(o: &Opts) {
     let srcs = src.to_string();
     let sport = reg.local_addr().map(|a| a.port()).unwrap_or(0);
     let mut buf = [0u8; 4096];
-    let _ = reg.send(&sip::register(
-        &domain,
-        &srcs,
-        sport,
-        1,
-        "Bench-Guesser/1.0",
-    ));
-    let nonce = match reg.recv(&mut buf) {
-        Ok(n) => sip::nonce(&buf[..n])
-            .unwrap_or_else(|| fail("the PBX's first answer had no digest nonce")),
-        Err(e) => {
-            stop.store(true, Ordering::Relaxed);
-            fail(&format!(
-                "no answer to the first REGISTER within 1 s ({e}): is the path open?"
-            ))
-        }
-    };
+    // Each guess as svcrack and phones make it: a new dialog, challenged
+    // (401), answered with a wrong digest (403). With --reuse-nonce the
+    // guesser skips the challenge after the first and replays its nonce
+    // with rising CSeq in one dialog (a cheaper guesser).
     let mut failed = Vec::new();
+    let mut nonce = String::new();
     for k in 0..failures {
-        let _ = reg.send(&sip::register_wrong_auth(
+        let call_id = if reuse && !fresh {
+            format!("guess-0@{srcs}")
+        } else {
+            format!("guess-{k}@{srcs}")
+        };
+        let cseq = if reuse { 2 + k } else { 2 };
+        if !reuse || k == 0 {
+            let _ = reg.send(&sip::guess(&domain, &srcs, sport, &call_id, cseq - 1, None));
+            match reg.recv(&mut buf) {
+                Ok(n) => match sip::nonce(&buf[..n]) {
+                    Some(v) => nonce = v,
+                    None => break,
+                },
+                Err(_) => break,
+            }
+        }
+        let _ = reg.send(&sip::guess(
             &domain,
             &srcs,
             sport,
-            100 + k,
-            &nonce,
+            &call_id,
+            cseq,
+            Some(&nonce),
         ));
         match reg.recv(&mut buf) {
             Ok(n) if matches!(sip::status(&buf[..n]), Some(401 | 403 | 407)) => {

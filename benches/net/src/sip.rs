@@ -64,21 +64,35 @@ pub fn options(domain: &str, src: &str, sport: u16, seq: u64) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A REGISTER carrying a digest answer with a wrong response for `nonce`:
-/// the PBX answers 403, one failed authentication.
-pub fn register_wrong_auth(domain: &str, src: &str, sport: u16, seq: u64, nonce: &str) -> Vec<u8> {
+/// One REGISTER of a password guesser's dialog `call_id`: without `nonce`
+/// the opening request (the PBX challenges it with 401), with `nonce` a
+/// digest answer with a wrong response (the PBX answers 403: one failed
+/// authentication).
+pub fn guess(
+    domain: &str,
+    src: &str,
+    sport: u16,
+    call_id: &str,
+    cseq: u64,
+    nonce: Option<&str>,
+) -> Vec<u8> {
+    let authz = match nonce {
+        Some(n) => format!(
+            "Authorization: Digest username=\"1001\",realm=\"{domain}\",nonce=\"{n}\",uri=\"sip:{domain}\",\
+             response=\"00000000000000000000000000000000\",algorithm=MD5,cnonce=\"0a4f113b\",nc=00000001,qop=auth\r\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "REGISTER sip:{domain} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {src}:{sport};branch=z9hG4bK-auth{seq};rport\r\n\
+         Via: SIP/2.0/UDP {src}:{sport};branch=z9hG4bK-{call_id}-{cseq};rport\r\n\
          Max-Forwards: 70\r\n\
-         From: <sip:1001@{domain}>;tag=auth{seq}\r\n\
+         From: <sip:1001@{domain}>;tag=guess\r\n\
          To: <sip:1001@{domain}>\r\n\
-         Call-ID: auth-{seq}@{src}\r\n\
-         CSeq: {seq} REGISTER\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {cseq} REGISTER\r\n\
          Contact: <sip:1001@{src}:{sport}>\r\n\
-         Authorization: Digest username=\"1001\",realm=\"{domain}\",nonce=\"{nonce}\",uri=\"sip:{domain}\",\
-         response=\"00000000000000000000000000000000\",algorithm=MD5,cnonce=\"0a4f113b\",nc=00000001,qop=auth\r\n\
-         User-Agent: Bench-Guesser/1.0\r\n\
+         {authz}User-Agent: Bench-Guesser/1.0\r\n\
          Content-Length: 0\r\n\r\n"
     )
     .into_bytes()
