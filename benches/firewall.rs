@@ -2,10 +2,10 @@
 //! namespace (root, nft, ipset, iptables; otherwise it prints SKIP):
 //!
 //! * ban latency: how long `Firewall::ban` takes until the kernel set holds
-//!   the address (nft acknowledges after the transaction commits), for the
-//!   nft backend's long-lived `nft -i` session and the iptables backend's
-//!   `ipset add`; baseline in the same run: one `nft add element` process
-//!   per ban (what a naive backend or fail2ban's action does);
+//!   the address (the kernel acknowledges after the transaction commits),
+//!   for both backends (netlink: nf_tables set elements, ipset); baseline
+//!   in the same run: one `nft add element` process per ban (what a naive
+//!   backend or fail2ban's action does);
 //! * geo load: `set_geo` with 25,000 IPv4 + 9,000 IPv6 prefixes (atomic
 //!   swap, batched); baseline in the same run: the bare tool loading the
 //!   same elements into a scratch set in one go.
@@ -156,7 +156,7 @@ fn main() {
     println!("ban latency, {BANS} bans (µs): p50 / p99 / max");
     println!("  baseline: nft process per ban     {b50:8.0} / {b99:8.0} / {bmax:8.0}");
     println!(
-        "  nft backend (nft -i session)      {n50:8.0} / {n99:8.0} / {nmax:8.0}   ratio p50 {:.3}",
+        "  nft backend (netlink)             {n50:8.0} / {n99:8.0} / {nmax:8.0}   ratio p50 {:.3}",
         n50 / b50
     );
 
@@ -204,7 +204,7 @@ fn main() {
     let ipt_bans = bans(ipt.as_mut(), 0);
     let (i50, i99, imax) = stats(ipt_bans);
     println!(
-        "  iptables backend (ipset add)      {i50:8.0} / {i99:8.0} / {imax:8.0}   ratio p50 {:.3}",
+        "  iptables backend (ipset netlink)  {i50:8.0} / {i99:8.0} / {imax:8.0}   ratio p50 {:.3}",
         i50 / b50
     );
     let t = Instant::now();

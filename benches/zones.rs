@@ -193,51 +193,64 @@ fn kernel(v4: &[Ipv4Net], v6: &[Ipv6Net]) {
     write("xa", &v4[..1], &v6[..1]);
     // a second big zone for the swap: the same shape, shifted by one prefix
     write("ca", &v4[1..], &v6[1..]);
-    println!("| kernel load (nft, netns; child process) | median | × baseline | child's peak RSS | nft's peak RSS |");
-    println!("|---|---|---|---|---|");
-    let mut base = 0.0;
-    for (label, countries) in [
-        ("baseline: 1 + 1 prefixes", "xa"),
-        ("25k IPv4 + 9k IPv6 into empty sets", "us"),
-        ("swap 25k + 9k to another 25k + 9k", "us,ca"),
-    ] {
-        // three child runs; the row shows the one with the median time
-        let mut runs: Vec<String> = (0..3)
-            .map(|_| {
-                let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-                    .env(
-                        "SW_ZBENCH_CHILD",
-                        format!("{}|{}|{countries}", ns.name, dir.display()),
-                    )
-                    .output()
-                    .expect("child");
-                let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                assert!(
-                    out.status.success(),
-                    "{text}{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                text
-            })
-            .collect();
-        let get = |text: &str, k: &str| -> f64 {
-            text.split_whitespace()
-                .find_map(|w| w.strip_prefix(k).and_then(|v| v.parse().ok()))
-                .unwrap_or(f64::NAN)
-        };
-        runs.sort_by(|a, b| get(a, "load_ms=").total_cmp(&get(b, "load_ms=")));
-        let text = runs[1].clone();
-        let field = |k: &str| get(&text, k);
-        let ms = field("load_ms=");
-        if base == 0.0 {
-            base = ms;
+    let have = |t: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    for backend in ["nft", "iptables"] {
+        if backend == "iptables" && !(have("iptables") && have("ipset")) {
+            println!("iptables + ipset rows: SKIP: iptables or ipset not installed (tests/install/bed.sh)");
+            continue;
         }
-        println!(
-            "| {label} | {ms:.1} ms | {:.1} | {:.1} MB | {:.1} MB |",
-            ms / base,
-            field("hwm_kb=") / 1024.0,
-            field("children_kb=") / 1024.0
-        );
+        println!("| kernel load ({backend}, netns; child process) | median | × baseline | child's peak RSS | tool's peak RSS |");
+        println!("|---|---|---|---|---|");
+        let mut base = 0.0;
+        for (label, countries) in [
+            ("baseline: 1 + 1 prefixes", "xa"),
+            ("25k IPv4 + 9k IPv6 into empty sets", "us"),
+            ("swap 25k + 9k to another 25k + 9k", "us,ca"),
+        ] {
+            // three child runs; the row shows the one with the median time
+            let mut runs: Vec<String> = (0..3)
+                .map(|_| {
+                    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+                        .env(
+                            "SW_ZBENCH_CHILD",
+                            format!("{}|{}|{countries}|{backend}", ns.name, dir.display()),
+                        )
+                        .output()
+                        .expect("child");
+                    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                    assert!(
+                        out.status.success(),
+                        "{text}{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    text
+                })
+                .collect();
+            let get = |text: &str, k: &str| -> f64 {
+                text.split_whitespace()
+                    .find_map(|w| w.strip_prefix(k).and_then(|v| v.parse().ok()))
+                    .unwrap_or(f64::NAN)
+            };
+            runs.sort_by(|a, b| get(a, "load_ms=").total_cmp(&get(b, "load_ms=")));
+            let text = runs[1].clone();
+            let field = |k: &str| get(&text, k);
+            let ms = field("load_ms=");
+            if base == 0.0 {
+                base = ms;
+            }
+            println!(
+                "| {label} | {ms:.1} ms | {:.1} | {:.1} MB | {:.1} MB |",
+                ms / base,
+                field("hwm_kb=") / 1024.0,
+                field("children_kb=") / 1024.0
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -247,10 +260,12 @@ fn kernel(v4: &[Ipv4Net], v6: &[Ipv6Net]) {
 /// the swap to b. Prints `load_ms= hwm_kb= children_kb=`.
 fn kernel_child(spec: &str) {
     use sipwall::config::{Config, GeoMode};
-    use sipwall::firewall::{Firewall, Nft, Tools};
+    use sipwall::firewall::{Firewall, Flavour, Iptables, Nft, Tools};
     let parts: Vec<&str> = spec.split('|').collect();
-    let (ns, dir, ccs) = (parts[0], parts[1], parts[2]);
-    let mut fw: Box<dyn Firewall> = if firewall_support::kernel_has_nft_queue() {
+    let (ns, dir, ccs, backend) = (parts[0], parts[1], parts[2], parts[3]);
+    let mut fw: Box<dyn Firewall> = if backend == "iptables" {
+        Box::new(Iptables::new(Tools::in_netns(ns), Flavour::Default))
+    } else if firewall_support::kernel_has_nft_queue() {
         Box::new(Nft::new(Tools::in_netns(ns)))
     } else {
         Box::new(Nft::new(Tools::in_netns(ns)).without_queue())

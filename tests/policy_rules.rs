@@ -474,3 +474,48 @@ fn every_decision_is_counted_under_its_reason() {
         assert_eq!(Reason::ALL[r.index()], r);
     }
 }
+
+#[test]
+fn random_bytes_and_mutated_messages_never_panic() {
+    // Deterministic xorshift so a failure reproduces.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut e = engine(&config());
+    let seeds = [
+        fixture("sip/asterisk_invite_sdp.sip"),
+        fixture("sip/compact_folded.sip"),
+        fixture("sip/grandstream_register_auth.sip"),
+        answer(&Req::register("1").creds("1"), 401, "Unauthorized", None),
+    ];
+    let mut verdicts = [0u32; 2];
+    for round in 0..20_000u64 {
+        let mut buf = seeds[(round % 4) as usize].clone();
+        // Flip, insert or cut a few bytes; every 8th round pure noise.
+        if round % 8 == 0 {
+            buf = (0..next() % 600).map(|_| next() as u8).collect();
+        } else {
+            for _ in 0..1 + next() % 6 {
+                let at = (next() as usize) % buf.len().max(1);
+                match next() % 3 {
+                    0 if !buf.is_empty() => buf[at] = next() as u8,
+                    1 => {
+                        let special = b":;<>\"\r\n,=";
+                        buf.insert(at.min(buf.len()), special[(next() % 9) as usize]);
+                    }
+                    _ => buf.truncate(at),
+                }
+            }
+        }
+        let src = format!("203.0.113.{}", round % 200);
+        let d = e.decide(&udp(&src, &buf), secs(round / 10));
+        verdicts[(d.verdict == sipwall::policy::Verdict::Accept) as usize] += 1;
+        let d = e.decide(&from_pbx(&src, &buf, Transport::Udp), secs(round / 10));
+        assert_eq!(d.verdict, Verdict::Accept);
+    }
+    assert!(verdicts[0] > 0 && verdicts[1] > 0, "{verdicts:?}");
+}

@@ -14,10 +14,12 @@
 #   4. qemu-system-x86_64 (TCG unless real KVM), verdict from the console.
 # Needs root (the guest's netns tests need nothing from the host, but the
 # kernel download and depmod do), tests/install/vm.sh's packages and the
-# x86_64-unknown-linux-musl Rust target. ~1-2 min warm on 2 cores.
+# x86_64-unknown-linux-musl Rust target. Cold: kernel download ~15 s,
+# musl builds ~2-3 min; the VM itself ~2 min on an idle 2-core machine.
 #
 # Env: SIPWALL_STRICT=1  a missing tool is a failure, not a skip (CI)
-#      SIPWALL_VM_TIMEOUT  seconds the VM may run (default 240)
+#      SIPWALL_VM_TIMEOUT  seconds the VM may run (default 480: TCG on a
+#                          busy 2-core machine; ~2 min when idle)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -80,7 +82,7 @@ cp tests/vm/sipwall-scenario.sh "$work/share/"
 
 # 4. boot
 say "booting the VM"
-tests/vm/run-vm.sh "$kernel" "$work/initramfs.cpio.gz" "$work/share" "${SIPWALL_VM_TIMEOUT:-240}" "$work/serial.log"
+tests/vm/run-vm.sh "$kernel" "$work/initramfs.cpio.gz" "$work/share" "${SIPWALL_VM_TIMEOUT:-480}" "$work/serial.log"
 rc=$?
 grep -a '^VMTEST_OK' "$work/serial.log" | tr -d '\r' | sed 's/^/suite-vm: /'
 case $rc in

@@ -16,12 +16,14 @@
 //! they time out), so a missing tool is reported once, not treated as a
 //! failed ban.
 //!
-//! The deletion runs on a short-lived thread: the ban is already in force
-//! (the set element was added first), so the caller — the packet loop — need
-//! not wait the few milliseconds a `conntrack` process takes.
+//! The deletion runs on one background worker ([`Cleaner`]): the ban is
+//! already in force (the set element was added first), so the caller — the
+//! packet loop — need not wait the few milliseconds a `conntrack` process
+//! takes, and a burst of bans runs one process at a time.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 
 use super::exec::Tools;
 use super::FwError;
@@ -59,22 +61,76 @@ pub fn kill_flows_from(tools: &Tools, ip: IpAddr) -> Result<u32, FwError> {
 
 static MISSING_REPORTED: AtomicBool = AtomicBool::new(false);
 
-/// [`kill_flows_from`] in the background; errors go to stderr (the daemon's
-/// log), a missing tool only once.
-pub fn kill_flows_later(tools: &Tools, ip: IpAddr) {
-    let tools = tools.clone();
-    let spawned = std::thread::Builder::new()
-        .name("sipwall-conntrack".into())
-        .spawn(move || match kill_flows_from(&tools, ip) {
-            Ok(_) => {}
-            Err(e @ FwError::Missing { .. }) => {
-                if !MISSING_REPORTED.swap(true, Ordering::Relaxed) {
-                    eprintln!("sipwall: {e}; bans hold, but offloaded flows of banned sources survive until they time out");
+/// How many cleanups may wait; beyond that a burst of bans (a flood from
+/// many sources) skips the cleanup rather than piling up processes: the
+/// bans themselves are already in force.
+const BACKLOG: usize = 256;
+
+/// One background worker that deletes banned sources' flows one after the
+/// other, so a burst of bans costs one `conntrack` process at a time, never
+/// hundreds at once on a router's single core.
+pub struct Cleaner {
+    tx: Option<SyncSender<IpAddr>>,
+    tools: Tools,
+    skipped: u32,
+}
+
+impl Cleaner {
+    pub fn new(tools: &Tools) -> Cleaner {
+        Cleaner {
+            tx: None,
+            tools: tools.clone(),
+            skipped: 0,
+        }
+    }
+
+    /// Queues the deletion of `ip`'s flows; never blocks.
+    pub fn kill_flows_later(&mut self, ip: IpAddr) {
+        if self.tx.is_none() {
+            let (tx, rx) = sync_channel::<IpAddr>(BACKLOG);
+            let tools = self.tools.clone();
+            let spawned = std::thread::Builder::new()
+                .name("sipwall-conntrack".into())
+                .spawn(move || {
+                    for ip in rx {
+                        match kill_flows_from(&tools, ip) {
+                            Ok(_) => {}
+                            Err(e @ FwError::Missing { .. }) => {
+                                if !MISSING_REPORTED.swap(true, Ordering::Relaxed) {
+                                    eprintln!("sipwall: {e}; bans hold, but offloaded flows of banned sources survive until they time out");
+                                }
+                            }
+                            Err(e) => eprintln!("sipwall: {e}"),
+                        }
+                    }
+                });
+            match spawned {
+                Ok(_) => self.tx = Some(tx),
+                Err(e) => {
+                    eprintln!("sipwall: cannot start the conntrack cleanup: {e}");
+                    return;
                 }
             }
-            Err(e) => eprintln!("sipwall: {e}"),
-        });
-    if let Err(e) = spawned {
-        eprintln!("sipwall: cannot start the conntrack cleanup for {ip}: {e}");
+        }
+        let full = match &self.tx {
+            Some(tx) => match tx.try_send(ip) {
+                Ok(()) => false,
+                Err(TrySendError::Full(_)) => true,
+                Err(TrySendError::Disconnected(_)) => {
+                    self.tx = None;
+                    true
+                }
+            },
+            None => true,
+        };
+        if full {
+            self.skipped = self.skipped.saturating_add(1);
+            if self.skipped.is_power_of_two() {
+                eprintln!(
+                    "sipwall: conntrack cleanup skipped for {} banned sources so far (burst of bans); their bans hold",
+                    self.skipped
+                );
+            }
+        }
     }
 }

@@ -92,17 +92,20 @@ pub struct Iptables {
     plan: Option<Plan>,
     rem: Remembered,
     nl: Option<nftnl::Socket>,
+    cleaner: conntrack::Cleaner,
     use_netlink: bool,
 }
 
 impl Iptables {
     pub fn new(tools: Tools, flavour: Flavour) -> Iptables {
+        let cleaner = conntrack::Cleaner::new(&tools);
         Iptables {
             tools,
             flavour,
             plan: None,
             rem: Remembered::default(),
             nl: None,
+            cleaner,
             use_netlink: true,
         }
     }
@@ -577,7 +580,7 @@ impl Firewall for Iptables {
             &format!("ban {ip}"),
         )?;
         self.rem.ban(ip, secs);
-        conntrack::kill_flows_later(&self.tools, ip);
+        self.cleaner.kill_flows_later(ip);
         Ok(())
     }
 

@@ -44,6 +44,7 @@ pub struct Nft {
     plan: Option<Plan>,
     rem: Remembered,
     nl: Option<nftnl::Socket>,
+    cleaner: conntrack::Cleaner,
     /// `false`: no `queue` statements (see [`Nft::without_queue`]).
     queue: bool,
     /// Bans and doors go over netlink while it works.
@@ -52,11 +53,13 @@ pub struct Nft {
 
 impl Nft {
     pub fn new(tools: Tools) -> Nft {
+        let cleaner = conntrack::Cleaner::new(&tools);
         Nft {
             tools,
             plan: None,
             rem: Remembered::default(),
             nl: None,
+            cleaner,
             queue: true,
             use_netlink: true,
         }
@@ -150,7 +153,7 @@ impl Firewall for Nft {
         let ops = [Op::Add(None), Op::Delete, Op::Add(secs.map(|s| s.max(1)))];
         self.change(&set, ip, &ops, &line, &format!("ban {ip}"))?;
         self.rem.ban(ip, secs);
-        conntrack::kill_flows_later(&self.tools, ip);
+        self.cleaner.kill_flows_later(ip);
         Ok(())
     }
 

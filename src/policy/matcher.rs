@@ -6,28 +6,33 @@
 //! on every request, so a naive "every pattern at every offset" search would
 //! eat most of the per-packet budget. `SubstringSet` first looks up each
 //! lower-cased byte pair of the haystack in a 1024-bit filter built from the
-//! patterns' first two bytes; only a hit compares patterns. Typical headers
-//! ("Yealink SIP-T46S 66.86.0.15") cost one table lookup per byte.
+//! patterns' first two bytes (exact: one bit per lower-cased byte pair,
+//! 8 KB); only a hit compares patterns. Typical headers ("Yealink SIP-T46S
+//! 66.86.0.15") cost one bit test per byte.
 
 /// Case-insensitive substring search for a fixed set of patterns.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SubstringSet {
     /// Lower-cased patterns, non-empty.
     patterns: Vec<Box<[u8]>>,
-    /// Bit `pair_bit(a, b)` set when some pattern starts with `a b`.
-    first_pairs: [u64; 16],
+    /// Bit `a << 8 | b` set when some pattern starts with the lower-cased
+    /// bytes `a b` (1024 words).
+    first_pairs: Vec<u64>,
     /// Some pattern is a single byte (then the pair filter cannot be used).
     has_single: bool,
 }
 
 fn pair_bit(a: u8, b: u8) -> usize {
-    // Bytes are already lower-cased; mix so that letters spread over bits.
-    ((a as usize).wrapping_mul(31) ^ (b as usize).wrapping_mul(7)) & 1023
+    (usize::from(a) << 8) | usize::from(b)
 }
 
 impl SubstringSet {
     pub fn new<S: AsRef<[u8]>>(patterns: &[S]) -> SubstringSet {
-        let mut set = SubstringSet::default();
+        let mut set = SubstringSet {
+            patterns: Vec::new(),
+            first_pairs: vec![0; 1024],
+            has_single: false,
+        };
         for p in patterns {
             let p = p.as_ref();
             if p.is_empty() {
@@ -38,7 +43,7 @@ impl SubstringSet {
                 set.has_single = true;
             } else {
                 let bit = pair_bit(lower[0], lower[1]);
-                set.first_pairs[bit / 64] |= 1 << (bit % 64);
+                set.first_pairs[bit >> 6] |= 1 << (bit & 63);
             }
             set.patterns.push(lower);
         }
@@ -53,13 +58,16 @@ impl SubstringSet {
         if self.has_single {
             return self.slow_find(hay);
         }
-        for i in 0..hay.len().saturating_sub(1) {
-            let bit = pair_bit(hay[i].to_ascii_lowercase(), hay[i + 1].to_ascii_lowercase());
-            if self.first_pairs[bit / 64] & (1 << (bit % 64)) == 0 {
+        let mut prev = hay[0].to_ascii_lowercase();
+        for (i, b) in hay.iter().enumerate().skip(1) {
+            let cur = b.to_ascii_lowercase();
+            let bit = pair_bit(prev, cur);
+            prev = cur;
+            if self.first_pairs[bit >> 6] & (1 << (bit & 63)) == 0 {
                 continue;
             }
             for p in &self.patterns {
-                if starts_with_ignore_case(&hay[i..], p) {
+                if starts_with_ignore_case(&hay[i - 1..], p) {
                     return Some(p);
                 }
             }

@@ -14,3 +14,6 @@ if [ -n "$need" ]; then
 		{ apt-get update -q > /dev/null && apt-get install -y -q --no-install-recommends $need > /dev/null; }
 fi
 rustup target add x86_64-unknown-linux-musl > /dev/null 2>&1 || true
+# The suite downloads Debian's stock kernel with `apt-get download`: it needs
+# the package lists.
+apt-cache show linux-image-amd64 > /dev/null 2>&1 || apt-get update -q > /dev/null
