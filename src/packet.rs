@@ -37,6 +37,12 @@ pub struct Packet<'a> {
     /// UDP payload, or the TCP segment's payload (the first request of a
     /// TCP connection is expected in the first data segment).
     pub payload: &'a [u8],
+    /// The kernel already let this flow bypass userspace (its conntrack
+    /// mark carries `MARK_INSPECTED`, copied into the packet mark by the
+    /// answer rules). Only meaningful for answers: requests of such a flow
+    /// never reach us, so a failed-auth answer on it has nothing to be
+    /// correlated with. `parse` cannot see the mark; the daemon sets it.
+    pub flow_inspected: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +102,7 @@ impl<'a> Packet<'a> {
             transport,
             direction,
             payload,
+            flow_inspected: false,
         })
     }
 }

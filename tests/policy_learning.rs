@@ -373,3 +373,94 @@ fn ipv4_mapped_ipv6_sources_are_the_same_source() {
     let d = e.decide(&udp("::ffff:192.168.1.42", &scan), secs(2));
     assert_eq!(d.reason, Reason::Allowlisted);
 }
+
+/// An answer on a flow the kernel passes without asking us (its conntrack
+/// mark says inspected), as the daemon hands it over.
+fn inspected<'a>(dst: &str, payload: &'a [u8]) -> sipwall::packet::Packet<'a> {
+    sipwall::packet::Packet {
+        flow_inspected: true,
+        ..from_pbx(dst, payload, Transport::Udp)
+    }
+}
+
+#[test]
+fn a_403_in_an_inspected_flow_counts_once_even_without_the_request() {
+    let mut e = engine(&config());
+    // A guesser replays one nonce, each guess in a fresh dialog the kernel
+    // lets through unseen: only the PBX's 403s reach sipwall.
+    let guess1 = Req::register("1001").creds("1001").call_id("replay-1");
+    let no1 = answer(&guess1, 403, "Forbidden", None);
+    let d = e.decide(&inspected(ATTACKER, &no1), secs(10));
+    assert!(d.effects.iter().any(|x| *x
+        == Effect::AuthFailed {
+            ip: ip(ATTACKER),
+            count: 1
+        }));
+    // The PBX retransmits its 403 (the guesser retransmitted): still one.
+    let d = e.decide(&inspected(ATTACKER, &no1), secs(11));
+    assert!(d.effects.is_empty(), "a retransmission counted: {d:?}");
+    // A 401 in such a flow may be an honest first challenge: not counted.
+    let hello = Req::register("1002").call_id("replay-2");
+    let d = e.decide(
+        &inspected(ATTACKER, &answer(&hello, 401, "Unauthorized", None)),
+        secs(12),
+    );
+    assert!(d.effects.is_empty(), "a first challenge counted: {d:?}");
+    assert_eq!(e.counters().auth_failures, 1);
+    // The second refused guess reaches the default tier: banned.
+    let guess2 = Req::register("1001").creds("1001").call_id("replay-3");
+    let d = e.decide(
+        &inspected(ATTACKER, &answer(&guess2, 403, "Forbidden", None)),
+        secs(13),
+    );
+    assert!(has_ban_effect(&d), "two refused guesses did not ban: {d:?}");
+    // The same 403 on a flow that is not marked stays uncorrelated.
+    let other = "203.0.113.67";
+    let d = e.decide(
+        &from_pbx(
+            other,
+            &answer(&guess2, 403, "Forbidden", None),
+            Transport::Udp,
+        ),
+        secs(14),
+    );
+    assert!(d.effects.is_empty());
+}
+
+#[test]
+fn a_403_in_an_inspected_flow_follows_the_spoofing_rule() {
+    let mut c = config();
+    c.allow
+        .push(AllowEntry::Net("203.0.113.0/28".parse().unwrap()));
+    let mut e = engine(&c);
+    // A registered phone over UDP: forged 403-provoking guesses from its
+    // address must neither ban it nor close its door.
+    registers(&mut e, PHONE, Transport::Udp, secs(1));
+    assert!(has_door(&e, PHONE, secs(1)));
+    for n in 0..4 {
+        let g = Req::register("1001")
+            .creds("1001")
+            .call_id(&format!("f{n}"));
+        let d = e.decide(
+            &inspected(PHONE, &answer(&g, 403, "Forbidden", None)),
+            secs(2 + n),
+        );
+        assert!(!has_ban_effect(&d), "a registered phone was banned");
+    }
+    assert!(has_door(&e, PHONE, secs(10)), "the phone's door closed");
+    // An allowlisted source: never.
+    for n in 0..4 {
+        let g = Req::register("1001")
+            .creds("1001")
+            .call_id(&format!("a{n}"));
+        let d = e.decide(
+            &inspected("203.0.113.5", &answer(&g, 403, "Forbidden", None)),
+            secs(2 + n),
+        );
+        assert!(
+            d.effects.is_empty(),
+            "evidence against an allowlisted source"
+        );
+    }
+    assert!(e.counters().evidence_shielded >= 4);
+}

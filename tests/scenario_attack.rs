@@ -243,13 +243,13 @@ fn guesser_replaying_one_nonce_is_banned_after_the_configured_failures() {
     );
 }
 
-/// Known gap (found by this test): guesses that replay a valid nonce, each
-/// in a dialog of its own and never challenged, are answered 403 by the PBX
-/// but not correlated to a request sipwall saw (the flow is already marked
-/// inspected), so they are never counted. Kamailio and Asterisk accept a
-/// nonce again within its lifetime unless nonce counting is on.
+/// Guesses that replay a valid nonce, each in a dialog of its own and never
+/// challenged, travel in a flow the kernel already passes without asking
+/// sipwall (marked inspected), so sipwall never sees them; the PBX's 403s
+/// still count because the answer rules tell the daemon the flow is marked.
+/// Kamailio and Asterisk accept a nonce again within its lifetime unless
+/// nonce counting is on.
 #[test]
-#[ignore = "known gap: uncorrelated 403s on an inspected flow are not counted (see the comment)"]
 fn guesser_replaying_one_nonce_in_fresh_dialogs_is_banned() {
     let Some(mut bed) = Bed::up("nonf", Setup::default()) else {
         return;

@@ -34,6 +34,8 @@ done
 
 fail=0
 arches=${SIPWALL_PKG_ARCHES:-$SIPWALL_ARCHES}
+# One timestamp for the whole run (build-packages.sh and the repackaging check below).
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/null || echo 0)}
 
 echo "== shell scripts: shfmt -sr -s, sh -n"
 for f in files/etc/init.d/sipwall files/etc/uci-defaults/*; do
@@ -86,7 +88,6 @@ echo "== reproducible: packaging the same binary again gives byte-identical .ipk
 first=${arches%% *}
 again=$(mktemp -d)
 triple=$(triple_of "$first")
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/null || echo 0)}
 if python3 scripts/mkpkg.py --repo "$PWD" --arch "$first" --out "$again" \
 	--bin "${CARGO_TARGET_DIR:-$PWD/target}/$triple/release/sipwall" > /dev/null &&
 	cmp -s "$again/sipwall_"*"_$first.ipk" "target/packages/$first/sipwall_"*"_$first.ipk"; then

@@ -138,6 +138,9 @@ pub struct Queued<'a> {
     pub bytes: &'a [u8],
     /// The kernel cut the packet at [`COPY_RANGE`].
     pub truncated: bool,
+    /// The packet's nfmark. On answers the ruleset ORs `MARK_INSPECTED`
+    /// in when the flow's conntrack mark has it.
+    pub mark: u32,
 }
 
 /// One queue on its own netlink socket.
@@ -337,6 +340,7 @@ impl Queues {
                 which,
                 bytes,
                 truncated: m.get_original_len() > bytes.len(),
+                mark: m.get_nfmark(),
             };
             let verdict = judge(&queued);
             match which {

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ipnet::IpNet;
 
-use super::contract::{load_config, Engine, Firewall, Plan, Policy};
+use super::contract::{load_config, Engine, Firewall, Plan, Policy, MARK_INSPECTED};
 use super::control::{self, Request};
 use super::logbook::{describe_sip, human_secs, Kind, Logbook};
 use super::nfqueue::{kernel_queues, KernelQueue, Queued, Queues, Which};
@@ -302,7 +302,8 @@ impl Daemon {
             }
             Which::Answers => {
                 // Observation only: whatever happens, the answer passes.
-                if let Ok(pkt) = Packet::parse(q.bytes, Direction::FromPbx) {
+                if let Ok(mut pkt) = Packet::parse(q.bytes, Direction::FromPbx) {
+                    pkt.flow_inspected = q.mark & MARK_INSPECTED != 0;
                     let d = self.engine.decide(&pkt, now);
                     self.collect(&d.effects, pkt.payload);
                 }

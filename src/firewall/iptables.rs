@@ -443,6 +443,11 @@ fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
     s.push_str(&format!(
         "{a} -m set --match-set {SET_PREFIX}lan{sfx} dst -j RETURN\n"
     ));
+    // Tell the daemon the flow bypasses it (see nft.rs, chain answer);
+    // MARK --or-mark touches only our bit.
+    s.push_str(&format!(
+        "{a} -m connmark --mark {m}/{m} -j MARK --or-mark {m}\n"
+    ));
     for status in ["SIP/2.0 401 ", "SIP/2.0 403 ", "SIP/2.0 407 ", "SIP/2.0 2"] {
         s.push_str(&format!(
             "{a} -m string --algo bm --to {STRING_TO} --string \"{status}\" -j NFQUEUE --queue-num {aq} --queue-bypass\n"

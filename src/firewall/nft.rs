@@ -372,6 +372,12 @@ pub fn render_install(plan: &Plan, rem: &mut Remembered, queue: bool) -> String 
 
     s.push_str("\tchain answer {\n");
     s.push_str("\t\tip daddr @lan4 return\n\t\tip6 daddr @lan6 return\n");
+    // Tell the daemon the flow bypasses it: it never saw the request this
+    // answers, so a 403 here cannot be correlated and is judged on its own.
+    // Only our bit is ORed in; other users' mark bits stay as they are.
+    s.push_str(&format!(
+        "\t\tct mark & {mark} == {mark} meta mark set meta mark | {mark} comment \"answer in inspected flow\"\n"
+    ));
     // "SIP/2.0 " then "401" / "403" / "407", or "2".
     s.push_str(&format!(
         "\t\t@ih,0,64 0x5349502f322e3020 @ih,64,24 {{ 0x343031, 0x343033, 0x343037 }} counter {observe} comment \"auth failed\"\n"

@@ -489,11 +489,23 @@ impl Engine {
                 let failed = match by_request {
                     Answered::Request { creds } => status == 403 || creds,
                     Answered::Again => false,
+                    Answered::Unknown if chained => true,
+                    // The kernel passes a flow we accepted without asking
+                    // us again, so its later requests (a guesser replaying
+                    // one nonce, each guess in a dialog of its own) are
+                    // never seen. A 403 there is a refusal of that source;
+                    // a 401/407 may be the first challenge of an honest
+                    // request, so it does not count. The answer is
+                    // recorded as answered: a retransmitted 403 counts once.
+                    Answered::Unknown if pkt.flow_inspected && status == 403 => {
+                        let fp = self.hasher.hash_one((ip, call_id, cseq));
+                        self.pending.request(fp, false, now);
+                        self.pending.answer(fp, now);
+                        true
+                    }
                     Answered::Unknown => {
-                        if !chained {
-                            self.counters.answers_uncorrelated += 1;
-                        }
-                        chained
+                        self.counters.answers_uncorrelated += 1;
+                        false
                     }
                 };
                 if failed {

@@ -13,7 +13,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get -o DPkg::Lock::Timeout=900 update
 	apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${need[@]}"
 fi
-# playwright-core drives the system chromium (no browser download); pinned in tests/luci/package.json.
+# playwright-core drives the system chromium (no browser download); pinned in tests/luci/package.json
+# to 1.50 because it still runs on Debian 12's node 18.
 cd "$(dirname "$0")/../luci"
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+want=$(node -p "require('./package.json').dependencies['playwright-core']")
+have=$(node -p "require('./node_modules/playwright-core/package.json').version" 2> /dev/null || true)
+[ "$want" = "$have" ] || npm ci --no-audit --no-fund
 chromium --version

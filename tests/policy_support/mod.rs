@@ -61,6 +61,7 @@ pub fn packet<'a>(src: &str, payload: &'a [u8], transport: Transport) -> Packet<
         transport,
         direction: Direction::ToPbx,
         payload,
+        flow_inspected: false,
     }
 }
 
@@ -83,6 +84,7 @@ pub fn from_pbx<'a>(dst: &str, payload: &'a [u8], transport: Transport) -> Packe
         transport,
         direction: Direction::FromPbx,
         payload,
+        flow_inspected: false,
     }
 }
 
