@@ -498,7 +498,7 @@ impl Engine {
                     // request, so it does not count. The answer is
                     // recorded as answered: a retransmitted 403 counts once.
                     Answered::Unknown if pkt.flow_inspected && status == 403 => {
-                        let fp = self.hasher.hash_one((ip, call_id, cseq));
+                        let fp = self.hasher.transaction(ip, call_id, cseq);
                         self.pending.request(fp, false, now);
                         self.pending.answer(fp, now);
                         true
