@@ -25,7 +25,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use sipwall::config::{Config, Knock, KnockPlaces};
 use sipwall::packet::{Direction, Packet};
 use sipwall::policy::{Engine, Millis, Policy};
@@ -148,7 +148,7 @@ fn bench_packet(c: &mut Criterion, name: &str, mut pkt: Vec<u8>, sources: u32) {
     g.finish();
 }
 
-fn policy(c: &mut Criterion) {
+fn packets() -> Vec<(&'static str, Vec<u8>, u32)> {
     let register = first_ip_packet("pcap/legit_udp.pcap");
     let options = first_ip_packet("pcap/svmap.pcap");
     let invite_text = String::from_utf8(fixture("sip/asterisk_invite_sdp.sip")).expect("text");
@@ -157,10 +157,57 @@ fn policy(c: &mut Criterion) {
             .replace("trunk.example.test", "pbx.example.test")
             .as_bytes(),
     );
-    bench_packet(c, "register_396B_knock", register, 4096);
-    bench_packet(c, "sipvicious_options_new_source", options, 1 << 24);
-    bench_packet(c, "invite_sdp_1260B_domain", invite, 4096);
+    vec![
+        ("register_396B_knock", register, 4096),
+        ("sipvicious_options_new_source", options, 1 << 24),
+        ("invite_sdp_1260B_domain", invite, 4096),
+    ]
+}
+
+fn policy(c: &mut Criterion) {
+    for (name, pkt, sources) in packets() {
+        bench_packet(c, name, pkt, sources);
+    }
+}
+
+/// Instruction counting under callgrind: `SIPWALL_BENCH_LOOP=<packet>:<n>`
+/// runs `n` parse+decide calls of one packet (register, options, invite)
+/// in a plain loop, no criterion, so `valgrind --tool=callgrind` counts
+/// what one packet costs regardless of the machine's load. A third field
+/// `reader` times `Packet::parse` + `classify` only.
+fn instruction_loop(spec: &str) {
+    let mut parts = spec.split(':');
+    let which = parts.next().unwrap_or("");
+    let n = parts.next().unwrap_or("100000");
+    let reader_only = parts.next() == Some("reader");
+    let n: u32 = n.parse().expect("SIPWALL_BENCH_LOOP=<packet>:<count>");
+    let (pkt, sources) = packets()
+        .into_iter()
+        .find(|(name, _, _)| name.starts_with(which))
+        .map(|(_, p, s)| (p, s))
+        .expect("packet: register, sipvicious or invite");
+    let mut pkt = pkt;
+    let mut engine = Engine::new(Policy::from_config(&config()));
+    let mut now = 1_000_000u64;
+    for i in 0..n {
+        now += 1;
+        set_source(&mut pkt, i % sources);
+        let p = Packet::parse(black_box(&pkt), Direction::ToPbx).expect("packet");
+        if reader_only {
+            black_box(sipwall::sip::classify(p.payload));
+        } else {
+            black_box(engine.decide(&p, Millis(now)));
+        }
+    }
 }
 
 criterion_group!(benches, policy);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("SIPWALL_BENCH_LOOP") {
+        instruction_loop(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

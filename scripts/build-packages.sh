@@ -7,7 +7,7 @@
 # Needs tests/install/cross.sh once (qemu-user-static, zig + cargo-zigbuild venv, rust-src).
 # Env:  SIPWALL_NO_BUILD=1        package the binaries already built (no cargo)
 #       SIPWALL_IMMEDIATE_ABORT=1 smallest binaries: panics abort without a message
-#       SIPWALL_FEATURES          cargo features (default: the crate's defaults minus toml)
+#       SIPWALL_FEATURES          cargo features (default: the crate's defaults minus toml, tls)
 #       CARGO_TARGET_DIR          honoured; packages always go to <repo>/target/packages
 #       SOURCE_DATE_EPOCH         mtime inside the archives (default: last commit time)
 #       SIPWALL_APK               apk-tools 3 binary: also build .apk (apk v3) with `apk mkpkg`
@@ -37,10 +37,11 @@ else
 fi
 
 # Cargo features for the router: the crate's defaults minus `toml` (the packages read UCI only;
-# the TOML front end costs ~300 KB on MIPS). SIPWALL_FEATURES overrides the list.
+# the TOML front end costs ~300 KB on MIPS) and minus `tls` (zone downloads run the image's
+# uclient-fetch/wget instead of linking rustls, ~780 KB). SIPWALL_FEATURES overrides the list.
 features=${SIPWALL_FEATURES-$(python3 -c 'import tomllib
 d = tomllib.load(open("Cargo.toml", "rb")).get("features", {}).get("default", [])
-print(",".join(f for f in d if f != "toml"))')}
+print(",".join(f for f in d if f not in ("toml", "tls")))')}
 
 fail=0
 for arch in $arches; do

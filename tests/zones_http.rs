@@ -3,6 +3,9 @@
 //! mirror can produce. After each fault the previous zone must be intact,
 //! both on storage and in what the kernel was last given.
 
+// The built-in HTTPS client exists only with the `tls` feature.
+#![cfg(feature = "tls")]
+
 mod zones_support;
 
 use std::fs;

@@ -5,6 +5,9 @@
 //! Root, ip and nft needed (tests/install/zones.sh, tests/install/firewall.sh);
 //! otherwise SKIP (a failure under SIPWALL_STRICT=1).
 
+// The built-in HTTPS client exists only with the `tls` feature.
+#![cfg(feature = "tls")]
+
 #[path = "firewall_support/mod.rs"]
 mod firewall_support;
 mod zones_support;

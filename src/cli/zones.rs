@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::Args;
 use crate::config::Config;
 use crate::daemon::control::{self, Request};
-use crate::zones::{self, cron, GeoSets, HttpOptions, HttpSource, RetryPolicy};
+use crate::zones::{self, cron, GeoSets, RetryPolicy, ZoneSource};
 
 const HELP: &str = "\
 sipwall zones — country zones (ipdeny / ipverse) in the kernel's geo sets
@@ -80,8 +80,8 @@ fn refresh(mut args: Args) -> Result<(), String> {
         }
     };
     let mut kernel = Kernel::open(&c)?;
-    let mut src = HttpSource::new(&HttpOptions::default());
-    let report = zones::refresh(&c, force, &mut src, &mut kernel, RetryPolicy::default());
+    let mut src = zone_source();
+    let report = zones::refresh(&c, force, src.as_mut(), &mut kernel, RetryPolicy::default());
     for z in &report.zones {
         if z.ok() {
             println!("{z}");
@@ -324,4 +324,20 @@ impl GeoSets for Kernel {
         // The union just computed is exactly what is now on storage.
         self.load()
     }
+}
+
+/// With the `tls` feature: the built-in HTTPS client, unless
+/// `SIPWALL_FETCH_CMD` asks for an external tool. Without it (the router
+/// packages): uclient-fetch or wget.
+#[cfg(feature = "tls")]
+fn zone_source() -> Box<dyn ZoneSource> {
+    if std::env::var_os(zones::FETCH_CMD_ENV).is_some() {
+        return Box::new(zones::ToolSource::new(zones::ToolOptions::default()));
+    }
+    Box::new(zones::HttpSource::new(&zones::HttpOptions::default()))
+}
+
+#[cfg(not(feature = "tls"))]
+fn zone_source() -> Box<dyn ZoneSource> {
+    Box::new(zones::ToolSource::new(zones::ToolOptions::default()))
 }

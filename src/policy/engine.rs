@@ -6,13 +6,12 @@
 //! Everything is allocation-free after `Engine::new`: the tables are fixed
 //! arrays, the SIP reader borrows the packet, effects are inline.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use super::bans::{Bans, Put};
 use super::compiled::{Policy, REGISTER_DOOR_DEFAULT_SECS, REGISTER_DOOR_GRACE_SECS};
 use super::doors::{Door, Doors, Via};
+use super::hash::Keyed;
 use super::pending::{Answered, Pending};
 use super::sources::Sources;
 use super::table::Rng;
@@ -23,7 +22,7 @@ use crate::sip::{classify, Host, Message, Method, NameAddr, Payload};
 /// The policy engine: owns the compiled policy and all state.
 pub struct Engine {
     policy: Policy,
-    hasher: RandomState,
+    hasher: Keyed,
     rng: Rng,
     bans: Bans,
     doors: Doors,
@@ -70,8 +69,8 @@ impl Engine {
     /// Allocates every bounded table now, sized from the policy's
     /// capacities.
     pub fn new(policy: Policy) -> Engine {
-        let hasher = RandomState::new();
-        let seed = hasher.hash_one(0x0515_7a11_u64);
+        let hasher = Keyed::new();
+        let seed = hasher.seed();
         let cap = policy.capacity;
         let mut counters = Counters::default();
         let bans = Bans::new(cap.bans);
@@ -129,7 +128,7 @@ impl Engine {
         if self.trusted(ip) {
             return decision(Verdict::Accept, Reason::Allowlisted, Effects::default());
         }
-        let hash = self.hasher.hash_one(ip);
+        let hash = self.hasher.ip(ip);
         // Rule 2: banned (or in the block list). Enforced in monitor mode
         // too: only an admin (or a restored ban) puts a source here then.
         if self.policy.blocks(ip) || self.bans.is_banned(hash, ip, now) {
@@ -179,10 +178,12 @@ impl Engine {
             }
             return self.rate_gate(src, Reason::Dialog);
         }
-        let from = msg.from();
+        // From and To are read without parsing their URIs: only the
+        // display name, To's tag and (REGISTER) To's host matter here.
+        let from_name = msg.from_display_name();
         let ua = msg.user_agent();
         // Rule 3: scanner signature.
-        let display = from.and_then(|f| f.display_name);
+        let display = from_name.flatten();
         let scanner = ua
             .and_then(|u| self.policy.scanners.find_in(u))
             .or_else(|| display.and_then(|d| self.policy.scanners.find_in(d)))
@@ -192,7 +193,7 @@ impl Engine {
             return (Verdict::Drop, Reason::Scanner);
         }
         // Rule 4: knock.
-        if let Some(k) = self.knock(msg, from, ua) {
+        if let Some(k) = self.knock(msg, display, ua) {
             let secs = self.policy.knocks[k].door_secs;
             self.open_door(src, secs, Via::Knock(k as u16), fx);
             self.remember_request(src, msg);
@@ -204,22 +205,29 @@ impl Engine {
             return (Verdict::Accept, Reason::Door);
         }
         let method = msg.method().unwrap_or(Method::Other);
-        let to = msg.to();
-        if from.is_none() || to.is_none() || msg.call_id().is_none() || msg.cseq().is_none() {
+        let to_tag = msg.to_tag();
+        if from_name.is_none()
+            || to_tag.is_none()
+            || msg.call_id().is_none()
+            || msg.cseq().is_none()
+        {
             return (Verdict::Drop, Reason::Malformed);
         }
         // In-dialog request (To tag): the PBX answers 481 to a dialog it
         // does not know and never challenges, so it exposes no account;
         // blocking it would cut hang-ups of calls whose conntrack entry
         // timed out. Rate-limited like everything else.
-        if method != Method::Register && to.and_then(|t| t.tag).is_some() {
+        if method != Method::Register && to_tag.flatten().is_some() {
             return self.rate_gate(src, Reason::Dialog);
         }
         // Rule 6: domain gate (ACK and CANCEL of an INVITE carry its
         // Request-URI, so they pass exactly when their INVITE did).
         let ruri_ok = msg.request_uri().is_some_and(|u| self.host_ok(u.host));
         let to_ok = method != Method::Register
-            || to.and_then(|t| t.uri).is_some_and(|u| self.host_ok(u.host));
+            || msg
+                .to()
+                .and_then(|t| t.uri)
+                .is_some_and(|u| self.host_ok(u.host));
         if !(ruri_ok && to_ok) {
             return (Verdict::Drop, Reason::WrongDomain);
         }
@@ -239,16 +247,10 @@ impl Engine {
     }
 
     /// Index of the first knock whose secret is in one of its places.
-    fn knock(
-        &self,
-        msg: &Message<'_>,
-        from: Option<NameAddr<'_>>,
-        ua: Option<&[u8]>,
-    ) -> Option<usize> {
+    fn knock(&self, msg: &Message<'_>, display: Option<&[u8]>, ua: Option<&[u8]>) -> Option<usize> {
         if self.policy.knocks.is_empty() {
             return None;
         }
-        let display = from.and_then(|f| f.display_name);
         // The instance is looked for in the first Contact (phones send one):
         // its value comes from the reader's index, while `contact_instance`
         // walks every header — so it is only asked once the secret is known
@@ -300,7 +302,7 @@ impl Engine {
         if matches!(method, Method::Ack | Method::Cancel) {
             return;
         }
-        let fp = self.hasher.hash_one((src.ip, call_id, cseq));
+        let fp = self.hasher.transaction(src.ip, call_id, cseq);
         self.pending
             .request(fp, msg.authorization().is_some(), src.now);
     }
@@ -452,7 +454,7 @@ impl Engine {
         };
         let src = Src {
             ip,
-            hash: self.hasher.hash_one(ip),
+            hash: self.hasher.ip(ip),
             tcp: pkt.transport == Transport::Tcp,
             now,
         };
@@ -480,10 +482,10 @@ impl Engine {
                 };
                 let by_request = self
                     .pending
-                    .answer(self.hasher.hash_one((ip, call_id, cseq)), now);
-                let chained =
-                    self.pending
-                        .challenge(self.hasher.hash_one((ip, call_id)), cseq, now);
+                    .answer(self.hasher.transaction(ip, call_id, cseq), now);
+                let chained = self
+                    .pending
+                    .challenge(self.hasher.dialog(ip, call_id), cseq, now);
                 let failed = match by_request {
                     Answered::Request { creds } => status == 403 || creds,
                     Answered::Again => false,
@@ -496,7 +498,7 @@ impl Engine {
                     // request, so it does not count. The answer is
                     // recorded as answered: a retransmitted 403 counts once.
                     Answered::Unknown if pkt.flow_inspected && status == 403 => {
-                        let fp = self.hasher.hash_one((ip, call_id, cseq));
+                        let fp = self.hasher.transaction(ip, call_id, cseq);
                         self.pending.request(fp, false, now);
                         self.pending.answer(fp, now);
                         true
@@ -545,14 +547,14 @@ impl Engine {
         if cap.bans != old_cap.bans {
             let mut bans = Bans::new(cap.bans);
             for (ip, b) in self.bans.iter() {
-                bans.insert_raw(self.hasher.hash_one(ip), ip, *b, &mut self.rng);
+                bans.insert_raw(self.hasher.ip(ip), ip, *b, &mut self.rng);
             }
             self.bans = bans;
         }
         if cap.doors != old_cap.doors {
             let mut doors = Doors::new(cap.doors);
             for (ip, d) in self.doors.iter() {
-                doors.insert_raw(self.hasher.hash_one(ip), ip, *d);
+                doors.insert_raw(self.hasher.ip(ip), ip, *d);
             }
             self.doors = doors;
         }
@@ -590,7 +592,7 @@ impl Engine {
         if self.trusted(ip) {
             return fx;
         }
-        let hash = self.hasher.hash_one(ip);
+        let hash = self.hasher.ip(ip);
         let _ = self.bans.put(hash, ip, secs, cause, now, &mut self.rng);
         self.doors.close(hash, ip);
         self.counters.bans_issued += 1;
@@ -604,7 +606,7 @@ impl Engine {
     /// banned.
     pub fn unban(&mut self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        let hash = self.hasher.hash_one(ip);
+        let hash = self.hasher.ip(ip);
         self.sources.remove(hash, ip);
         let was = self.bans.remove(hash, ip).is_some();
         self.refresh_stats();

@@ -48,6 +48,7 @@ mod bans;
 mod compiled;
 mod doors;
 mod engine;
+mod hash;
 mod matcher;
 mod pending;
 mod sources;

@@ -8,7 +8,7 @@
 //! tombstones), so probe lengths stay short at any churn.
 //!
 //! The hash is computed once per packet by the engine with a randomly keyed
-//! SipHash (`RandomState`), so an attacker cannot aim addresses at one probe
+//! SipHash (`policy::hash`), so an attacker cannot aim addresses at one probe
 //! chain or at one eviction sample. Slots are `capacity * 3 / 2`: load
 //! stays ≤ 2/3 and linear probing stays a cache line or two.
 //!

@@ -206,6 +206,20 @@ impl<'a> Message<'a> {
         NameAddr::parse(self.known_first(Known::To)?)
     }
 
+    /// The From header's display name, its URI left unparsed (the scanner
+    /// and knock rules read only the name, on every packet). `None` when
+    /// `from()` is `None`; `Some(None)` when From has no display name.
+    pub fn from_display_name(&self) -> Option<Option<&'a [u8]>> {
+        name_addr::split(self.known_first(Known::From)?).map(|p| p.display_name)
+    }
+
+    /// The To header's `tag`, its URI left unparsed. `None` when `to()` is
+    /// `None`; `Some(None)` when To has no (or an empty) tag.
+    pub fn to_tag(&self) -> Option<Option<&'a [u8]>> {
+        name_addr::split(self.known_first(Known::To)?)
+            .map(|p| param(p.params, b"tag").filter(|t| !t.is_empty()))
+    }
+
     /// The User-Agent header, whole (`friendly-scanner`, `Yealink SIP-T46S ...`).
     pub fn user_agent(&self) -> Option<&'a [u8]> {
         self.known_first(Known::UserAgent)
@@ -331,6 +345,24 @@ fn sent_by(via: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
     use crate::sip::Host;
+
+    #[test]
+    fn lazy_from_and_to_agree_with_the_full_parse() {
+        for from_to in [
+            &b"From: \"sipvicious\"<sip:100@1.1.1.1>;tag=63\r\nTo: <sip:a@b>;tag=\r\n"[..],
+            b"f: sip:100@127.0.0.1:5060;tag=abc\r\nt: Bob <sip:bob@x>;tag=9\r\n",
+            b"From: \"unterminated <sip:a@b>\r\nTo: <sip:a@b\r\n",
+            b"From: <garbage>\r\nTo: \"x\" sip:a@b\r\n",
+            b"Via: SIP/2.0/UDP h\r\n",
+        ] {
+            let mut text = b"OPTIONS sip:h SIP/2.0\r\n".to_vec();
+            text.extend_from_slice(from_to);
+            text.extend_from_slice(b"\r\n");
+            let m = Message::parse(&text).unwrap();
+            assert_eq!(m.from_display_name(), m.from().map(|f| f.display_name));
+            assert_eq!(m.to_tag(), m.to().map(|t| t.tag));
+        }
+    }
 
     const SVMAP: &[u8] = b"OPTIONS sip:100@198.51.100.1 SIP/2.0\r\n\
 Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-3139657180;rport\r\n\

@@ -1,5 +1,7 @@
 //! Getting a zone body from a URL: the [`ZoneSource`] seam and its HTTP(S)
-//! implementation on ureq + rustls.
+//! implementation on ureq + rustls (cargo feature `tls`, on by default; the
+//! router packages leave it out and use [`super::tool::ToolSource`], which
+//! runs uclient-fetch/wget, to save ~780 KB).
 //!
 //! The refresh logic only sees this trait, so its decisions (fallback,
 //! retries, shrink guard, allow-mode safety) are unit-tested with canned
@@ -46,6 +48,7 @@ pub trait ZoneSource {
     }
 }
 
+#[cfg(feature = "tls")]
 /// Limits and retry policy of [`HttpSource`].
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -61,6 +64,7 @@ pub struct HttpOptions {
     pub trusted_roots: Option<Vec<Vec<u8>>>,
 }
 
+#[cfg(feature = "tls")]
 impl Default for HttpOptions {
     fn default() -> HttpOptions {
         HttpOptions {
@@ -73,12 +77,14 @@ impl Default for HttpOptions {
     }
 }
 
+#[cfg(feature = "tls")]
 /// HTTP and HTTPS with certificate verification always on.
 pub struct HttpSource {
     agent: ureq::Agent,
     max_body: u64,
 }
 
+#[cfg(feature = "tls")]
 impl HttpSource {
     pub fn new(opts: &HttpOptions) -> HttpSource {
         let mut tls = ureq::tls::TlsConfig::builder();
@@ -105,6 +111,7 @@ impl HttpSource {
     }
 }
 
+#[cfg(feature = "tls")]
 impl ZoneSource for HttpSource {
     fn get(&mut self, url: &str, cond: Conditional<'_>) -> Result<Fetched, FetchError> {
         let mut req = self.agent.get(url);
@@ -149,6 +156,7 @@ impl ZoneSource for HttpSource {
     }
 }
 
+#[cfg(feature = "tls")]
 fn transport_error(e: ureq::Error) -> FetchError {
     let text = e.to_string();
     // rustls failures during the handshake arrive wrapped in an I/O error.

@@ -1,6 +1,7 @@
 //! Country zones: download, parse, aggregate, store, load into kernel sets.
 //!
-//! * [`fetch`]: the [`ZoneSource`] seam and the ureq/rustls client;
+//! * [`fetch`]: the [`ZoneSource`] seam and the ureq/rustls client (feature `tls`);
+//! * [`tool`]: a [`ZoneSource`] running uclient-fetch/wget (router packages);
 //! * [`parse`]: zone text to aggregated prefixes, refusing non-zones;
 //! * [`codec`]: the compact form kept on flash;
 //! * [`store`]: stored zones and the status file in `<state_dir>/zones`;
@@ -18,18 +19,22 @@ pub mod fetch;
 pub mod parse;
 mod refresh;
 pub mod store;
+pub mod tool;
 
 use std::path::Path;
 
 use crate::config::{Config, GeoMode};
 use crate::json::Value;
 
-pub use fetch::{Conditional, FetchError, Fetched, HttpOptions, HttpSource, ZoneSource};
+pub use fetch::{Conditional, FetchError, Fetched, ZoneSource};
+#[cfg(feature = "tls")]
+pub use fetch::{HttpOptions, HttpSource};
 pub use refresh::{GeoSets, Outcome, Refresh, RefreshReport, RetryPolicy, ZoneReport};
 pub use store::Family;
+pub use tool::{ToolOptions, ToolSource, FETCH_CMD_ENV};
 
 /// The longest a refresh keeps starting downloads (each one is bounded by
-/// [`HttpOptions`] on its own).
+/// the source's own timeouts).
 pub const REFRESH_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Downloads every configured zone and loads the result (see `refresh`).
