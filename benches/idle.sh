@@ -25,28 +25,29 @@ cleanup() {
 trap cleanup EXIT INT TERM
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-cat >"$dir/sipwall.toml" <<CONF
-[sipwall]
-enabled = true
-mode = "host"
-backend = "iptables"
-udp_port = [5060]
-queue = 5060
-state_dir = "$dir/state"
-run_dir = "$dir/run"
+# UCI: read by every build (router builds leave TOML out).
+cat >"$dir/sipwall.conf" <<CONF
+config sipwall 'global'
+	option enabled '1'
+	option mode 'host'
+	option backend 'iptables'
+	list udp_port '5060'
+	option queue '5060'
+	option state_dir '$dir/state'
+	option run_dir '$dir/run'
 
-[[domain]]
-host = "pbx.example.test"
+config domain
+	option host 'pbx.example.test'
 CONF
 if [ -n "${ALLOW_HOST:-}" ]; then
-	printf '\n[[allow]]\nname = "office"\nsource = "%s"\n' "$ALLOW_HOST" >>"$dir/sipwall.toml"
+	printf "\nconfig allow 'office'\n\toption source '%s'\n" "$ALLOW_HOST" >>"$dir/sipwall.conf"
 fi
 ctx() { # sum of voluntary / involuntary switches over all threads
 	cat /proc/"$1"/task/*/status | awk -v k="$2" '$1==k":"{s+=$2} END{print s}'
 }
 printf '%-40s %9s %9s %12s %12s\n' binary rss_kib threads vol_per_s invol_per_s
 for bin in "$@"; do
-	ip netns exec "$ns" "$bin" run --log-stderr --config "$dir/sipwall.toml" 2>"$dir/log" &
+	ip netns exec "$ns" "$bin" run --log-stderr --config "$dir/sipwall.conf" 2>"$dir/log" &
 	pid=$!
 	sleep 3
 	kill -0 "$pid" || { cat "$dir/log"; exit 1; }
