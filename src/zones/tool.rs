@@ -11,8 +11,8 @@
 //! body size cap (stdout is read with a limit and the tool killed beyond
 //! it), and HTTP errors as failures (the tools exit non-zero on them; an
 //! HTML page sent with 200 is refused by the parser as usual). The tools
-//! cannot send `If-None-Match`/`If-Modified-Since` portably (uclient-fetch
-//! has no header option), so every refresh downloads the body and the
+//! cannot send `If-None-Match`/`If-Modified-Since` portably (older
+//! uclient-fetch has no `--header`), so every refresh downloads the body and the
 //! refresh logic compares it with the stored zone (unchanged → `Same`).
 //! The body is buffered (bounded by the cap) so that the tool's exit status
 //! is known before anything is parsed.
