@@ -467,7 +467,7 @@ fn every_decision_is_counted_under_its_reason() {
     assert_eq!(c.reason(Reason::Dialog), 3, "three answers from the PBX");
     assert_eq!(c.bans.len, 1);
     assert_eq!(c.doors.len, 1);
-    assert_eq!(c.bans.capacity, 65536);
+    assert_eq!(c.bans.capacity, 4096);
     let total: u64 = c.reasons.iter().sum();
     assert_eq!(total, 6);
     for r in Reason::ALL {

@@ -211,11 +211,19 @@ impl Default for Config {
                 flood_ban_secs: 600,
             },
             geo: Geo::default(),
+            // Sized for a small router (the engine preallocates every slot,
+            // so these are its idle memory, about 1 MB in all): a PBX behind
+            // a home or office router has tens of phones (doors, pending
+            // answers); bans live in the kernel set regardless (at least
+            // `firewall::plan::KERNEL_BANS`), userspace only remembers them
+            // for status, persistence and tier escalation, and evicts the
+            // mildest first; trackers evict one-packet sources before
+            // repeat offenders, so a flood of any size stays in bounds.
             capacity: Capacity {
-                doors: 4096,
-                bans: 65536,
-                sources: 16384,
-                pending_auth: 4096,
+                doors: 1024,
+                bans: 4096,
+                sources: 4096,
+                pending_auth: 1024,
             },
         }
     }

@@ -236,6 +236,11 @@ impl Logbook {
     }
 
     /// Starts a new minute when due, first summing up what was suppressed.
+    /// Nothing suppressed that `roll` would still have to summarise.
+    pub fn quiet(&self) -> bool {
+        self.suppressed.iter().all(|s| *s == 0)
+    }
+
     pub fn roll(&mut self, now: Millis) {
         if now.0.saturating_sub(self.window_start.0) < WINDOW_MS {
             return;

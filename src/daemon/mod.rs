@@ -4,9 +4,14 @@
 //! One thread does everything that touches packets, so the policy engine
 //! needs no locks and a verdict never waits on another thread; it sleeps in
 //! `poll(2)` on four descriptors (the two queue sockets, the signal pipe,
-//! the control socket) with a one-second timer for housekeeping. The only other
-//! thread resolves allowlisted host names, because DNS can block for
-//! seconds. No async runtime: a router has 16 MB of flash.
+//! the control socket). Housekeeping (overload accounting against the
+//! kernel's packet ids, expiry, ban persistence, picking up resolved names)
+//! runs once a second while anything happens and stops when idle: every
+//! loss of a request happens while packets arrive, which wakes the loop, so
+//! the tick that follows a burst accounts for it and "overload is never
+//! silent" holds without a timer; an idle daemon sleeps in `poll` without
+//! a timeout (0 wake-ups per second). The only other thread resolves
+//! allowlisted host names, because DNS can block for seconds. No async runtime: a router has 16 MB of flash.
 //!
 //! Start-up order matters (see ARCHITECTURE.md, "Daemon"):
 //! 1. bind the queues (before any rule queues, so configuration replies are
@@ -47,8 +52,13 @@ pub struct RunOptions {
     pub log_stderr: bool,
 }
 
-/// Housekeeping period.
+/// Housekeeping period while anything happens.
 const TICK: Duration = Duration::from_secs(1);
+
+/// When allowlisted names are resolved in the background, how often an
+/// otherwise idle daemon looks for their results (the thread looks them up
+/// every `resolve::EVERY`, so a changed address lands within both).
+const IDLE_RESOLVE: Duration = Duration::from_secs(60);
 
 /// Rounds of draining per wake-up before looking at signals, the control
 /// socket and the timer again (so a flood cannot starve them).
@@ -117,9 +127,19 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         server.path().display()
     ));
 
-    let mut next_tick = Instant::now() + TICK;
+    // `None`: nothing due, poll sleeps until a descriptor is ready.
+    let mut next_tick = Some(Instant::now() + TICK);
+    // Something happened since the last tick (packets, a control request,
+    // a reload): tick once more after it so its aftermath is accounted.
+    let mut busy = false;
     loop {
-        let timeout = next_tick.saturating_duration_since(Instant::now());
+        let timeout: libc::c_int = match next_tick {
+            None => -1,
+            Some(t) => t
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(i32::MAX as u128) as libc::c_int,
+        };
         let [ans_fd, req_fd] = queues.fds();
         let mut fds = [
             pollfd(ans_fd),
@@ -128,19 +148,18 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
             pollfd(server.fd()),
         ];
         // SAFETY: fds is a valid array of pollfd for its length.
-        let n = unsafe {
-            libc::poll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                timeout.as_millis() as libc::c_int,
-            )
-        };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
                 d.log.error(&format!("poll failed: {e}"));
                 std::thread::sleep(Duration::from_millis(10));
             }
+        }
+        if n > 0 {
+            busy = true;
+            let soon = Instant::now() + TICK;
+            next_tick = Some(next_tick.map_or(soon, |t| t.min(soon)));
         }
         if fds[2].revents != 0 {
             match signals.take() {
@@ -161,9 +180,17 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         if fds[3].revents != 0 {
             server.serve(|req| d.handle(req, Some(&queues)));
         }
-        if Instant::now() >= next_tick {
+        if next_tick.is_some_and(|t| Instant::now() >= t) {
             d.tick(Some(&mut queues));
-            next_tick = Instant::now() + TICK;
+            let now = Instant::now();
+            next_tick = if busy || !d.settled() {
+                Some(now + TICK)
+            } else if d.resolver.active() {
+                Some(now + IDLE_RESOLVE)
+            } else {
+                None
+            };
+            busy = false;
         }
     }
 

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::Duration;
 
 /// How often names are looked up again. Dynamic DNS records usually have a
@@ -32,7 +30,10 @@ pub struct HostState {
 
 pub struct Resolver {
     rx: Receiver<Lookup>,
-    stop: Arc<AtomicBool>,
+    /// Dropping it wakes and ends the lookup thread at once (it waits on
+    /// this channel between rounds instead of polling a flag, so an idle
+    /// daemon has no timer firing twice a second).
+    _stop: Sender<()>,
     pub hosts: Vec<HostState>,
 }
 
@@ -40,7 +41,7 @@ impl Resolver {
     /// Starts the background lookups for `names` (none: no thread).
     pub fn start(names: Vec<String>, every: Duration) -> Resolver {
         let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stop_rx) = mpsc::channel::<()>();
         let hosts = names
             .iter()
             .map(|n| HostState {
@@ -49,12 +50,11 @@ impl Resolver {
             })
             .collect();
         if !names.is_empty() {
-            let stop2 = stop.clone();
             // getaddrinfo and NSS modules want more than a tiny stack.
             let spawned = std::thread::Builder::new()
                 .name("sipwall-resolve".into())
                 .stack_size(256 * 1024)
-                .spawn(move || lookups(names, every, tx, stop2));
+                .spawn(move || lookups(names, every, tx, stop_rx));
             if let Err(e) = spawned {
                 let (tx, rx2) = mpsc::channel();
                 let _ = tx.send(Lookup {
@@ -63,12 +63,29 @@ impl Resolver {
                 });
                 return Resolver {
                     rx: rx2,
-                    stop,
+                    _stop: stop,
                     hosts,
                 };
             }
         }
-        Resolver { rx, stop, hosts }
+        Resolver {
+            rx,
+            _stop: stop,
+            hosts,
+        }
+    }
+
+    /// Whether lookups run in the background (their results are picked up
+    /// by `poll`, so the daemon must look now and then).
+    pub fn active(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
+    /// Some name has no answer yet (start-up): worth looking every second.
+    pub fn waiting(&self) -> bool {
+        self.hosts
+            .iter()
+            .any(|h| h.addrs.is_empty() && h.last_error.is_none())
     }
 
     /// Applies finished lookups; returns the ones that changed something
@@ -101,12 +118,6 @@ impl Resolver {
     }
 }
 
-impl Drop for Resolver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 /// Folds one lookup into the state of its name; true if anything changed.
 pub fn apply(h: &mut HostState, l: &Lookup) -> bool {
     match &l.result {
@@ -130,10 +141,10 @@ pub fn apply(h: &mut HostState, l: &Lookup) -> bool {
     }
 }
 
-fn lookups(names: Vec<String>, every: Duration, tx: mpsc::Sender<Lookup>, stop: Arc<AtomicBool>) {
+fn lookups(names: Vec<String>, every: Duration, tx: Sender<Lookup>, stop: Receiver<()>) {
     loop {
         for name in &names {
-            if stop.load(Ordering::Relaxed) {
+            if !matches!(stop.try_recv(), Err(TryRecvError::Empty)) {
                 return;
             }
             let result = match (name.as_str(), 0u16).to_socket_addrs() {
@@ -153,14 +164,10 @@ fn lookups(names: Vec<String>, every: Duration, tx: mpsc::Sender<Lookup>, stop: 
                 return;
             }
         }
-        let mut slept = Duration::ZERO;
-        while slept < every {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let step = Duration::from_millis(500).min(every - slept);
-            std::thread::sleep(step);
-            slept += step;
+        // One wake-up per round; the daemon dropping its end ends the wait.
+        match stop.recv_timeout(every) {
+            Err(RecvTimeoutError::Timeout) => {}
+            _ => return,
         }
     }
 }

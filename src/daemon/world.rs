@@ -119,6 +119,9 @@ pub struct Daemon {
     pub(super) counters: DaemonCounters,
     overload_logged_total: u64,
     overload_logged_at: Option<Millis>,
+    /// Requests lost since the last overload report that are not reported
+    /// yet (the report is rate-limited): keeps housekeeping awake.
+    overload_unreported: bool,
     /// When the stored country zones were last loaded into the kernel.
     pub(super) zones_loaded_at: Option<u64>,
     pub(super) reloads: u64,
@@ -155,6 +158,7 @@ impl Daemon {
             counters: DaemonCounters::default(),
             overload_logged_total: 0,
             overload_logged_at: None,
+            overload_unreported: false,
             zones_loaded_at: None,
             reloads: 0,
             last_reload_error: None,
@@ -518,7 +522,21 @@ impl Daemon {
         }
     }
 
-    /// Housekeeping, about once a second.
+    /// Whether housekeeping has nothing left to do until packets, a signal
+    /// or a control request arrive: no ban waiting to be saved, no overload
+    /// waiting to be reported, no suppressed log lines waiting for their
+    /// summary. Expiry can wait while idle: the kernel sets time bans and
+    /// doors out by themselves and the engine checks `until` on every
+    /// lookup, so `expire` only frees slots, which the next packets need.
+    pub fn settled(&self) -> bool {
+        !self.bans_dirty
+            && !self.overload_unreported
+            && self.log.quiet()
+            && !self.resolver.waiting()
+    }
+
+    /// Housekeeping: about once a second while packets flow, then once
+    /// more after they stop (see `settled` and the main loop).
     pub fn tick(&mut self, queues: Option<&mut Queues>) {
         let now = self.now();
         self.engine.expire(now);
@@ -569,6 +587,7 @@ impl Daemon {
             .map(|k| k.queue_dropped)
             .sum();
         let total = q.stats.lost_requests + full;
+        self.overload_unreported = total > self.overload_logged_total;
         if total <= self.overload_logged_total {
             return;
         }
@@ -593,6 +612,7 @@ impl Daemon {
         ));
         self.overload_logged_total = total;
         self.overload_logged_at = Some(now);
+        self.overload_unreported = false;
     }
 
     fn ban_records(&self) -> Vec<BanRecord> {

@@ -37,6 +37,10 @@ pub struct Plan {
     pub door_capacity: u32,
 }
 
+/// Bans the kernel set holds at least, even when `limits.bans` (what the
+/// daemon itself remembers for status, persistence and tiers) is smaller.
+pub const KERNEL_BANS: u32 = 65536;
+
 impl Plan {
     pub fn from_config(c: &Config) -> Plan {
         let g = &c.global;
@@ -63,7 +67,9 @@ impl Plan {
             } else {
                 None
             },
-            ban_capacity: c.capacity.bans.max(1),
+            // The kernel keeps every ban whatever userspace remembers (its
+            // hash set grows on demand, so a high cap costs nothing idle).
+            ban_capacity: c.capacity.bans.max(KERNEL_BANS),
             door_capacity: c.capacity.doors.max(1),
         }
     }
