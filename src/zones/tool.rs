@@ -11,8 +11,8 @@
 //! body size cap (stdout is read with a limit and the tool killed beyond
 //! it), and HTTP errors as failures (the tools exit non-zero on them; an
 //! HTML page sent with 200 is refused by the parser as usual). The tools
-//! cannot send `If-None-Match`/`If-Modified-Since` portably (uclient-fetch
-//! has no header option), so every refresh downloads the body and the
+//! cannot send `If-None-Match`/`If-Modified-Since` portably (older
+//! uclient-fetch has no `--header`), so every refresh downloads the body and the
 //! refresh logic compares it with the stored zone (unchanged → `Same`).
 //! The body is buffered (bounded by the cap) so that the tool's exit status
 //! is known before anything is parsed.
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::fetch::{Conditional, FetchError, Fetched, ZoneSource};
 
@@ -130,6 +130,7 @@ impl ZoneSource for ToolSource {
         let timed_out = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let total = self.opts.total_timeout;
+        let started = Instant::now();
         let flag = timed_out.clone();
         let watchdog = std::thread::spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(total) {
@@ -176,7 +177,9 @@ impl ZoneSource for ToolSource {
         }
         let _ = stop_tx.send(());
         let _ = watchdog.join();
-        let status = child.wait();
+        // A tool that closed stdout but does not exit must not hang the
+        // refresh either: poll up to the rest of the deadline, then kill.
+        let status = wait_until(&mut child, started + total);
         let tail = stderr_reader
             .and_then(|h| h.join().ok())
             .map(|t| last_lines(&String::from_utf8_lossy(&t)))
@@ -215,6 +218,23 @@ impl ZoneSource for ToolSource {
                 message: format!("{name}: {e}"),
             }),
         }
+    }
+}
+
+/// Reaps the child, killing it if it is still running at `deadline`.
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+) -> std::io::Result<std::process::ExitStatus> {
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            return child.wait();
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
