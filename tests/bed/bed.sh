@@ -225,7 +225,7 @@ phone() {
 	if [ $rc = 0 ]; then
 		echo "phone $user from $from via $proto, R-URI sip:$ruri, From \"$knock\": 200 OK"
 	else
-		echo "phone $user from $from via $proto, R-URI sip:$ruri, From \"$knock\": FAILED (sipp rc $rc)${last:+, last answer: $last}"
+		echo "phone $user from $from via $proto, R-URI sip:$ruri, From \"$knock\": not registered (sipp rc $rc)${last:+, last answer: $last}"
 	fi
 	return $rc
 }
