@@ -91,9 +91,8 @@ pub struct Iptables {
     flavour: Flavour,
     plan: Option<Plan>,
     rem: Remembered,
-    nl: Option<nftnl::Socket>,
+    nl: nftnl::Lazy,
     cleaner: conntrack::Cleaner,
-    use_netlink: bool,
 }
 
 impl Iptables {
@@ -104,16 +103,15 @@ impl Iptables {
             flavour,
             plan: None,
             rem: Remembered::default(),
-            nl: None,
+            nl: nftnl::Lazy::new(),
             cleaner,
-            use_netlink: true,
         }
     }
 
     /// One `ipset` process per ban/door change instead of netlink: the
     /// fallback when no netlink socket can be had; tests cover it with this.
     pub fn without_netlink(mut self) -> Iptables {
-        self.use_netlink = false;
+        self.nl.disable();
         self
     }
 
@@ -127,22 +125,12 @@ impl Iptables {
         add: Option<u32>,
         action: &str,
     ) -> Result<(), FwError> {
-        if self.use_netlink {
-            if self.nl.is_none() {
-                match nftnl::Socket::open(self.tools.netns()) {
-                    Ok(s) => self.nl = Some(s),
-                    Err(e) => {
-                        self.use_netlink = false;
-                        eprintln!("sipwall: no netfilter netlink socket ({e}); one ipset process per ban from now on");
-                    }
-                }
-            }
-            if let Some(nl) = self.nl.as_mut() {
-                match nl.ipset(set, ip, add) {
-                    Ok(()) => return Ok(()),
-                    Err(_) => self.nl = None,
-                }
-            }
+        let netns = self.tools.netns();
+        if self
+            .nl
+            .try_with(netns, "ipset", |nl| nl.ipset(set, ip, add))
+        {
+            return Ok(());
         }
         let ip_s = ip.to_string();
         let t = add.map(|t| t.to_string());

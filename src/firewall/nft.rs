@@ -43,12 +43,10 @@ pub struct Nft {
     tools: Tools,
     plan: Option<Plan>,
     rem: Remembered,
-    nl: Option<nftnl::Socket>,
+    nl: nftnl::Lazy,
     cleaner: conntrack::Cleaner,
     /// `false`: no `queue` statements (see [`Nft::without_queue`]).
     queue: bool,
-    /// Bans and doors go over netlink while it works.
-    use_netlink: bool,
 }
 
 impl Nft {
@@ -58,10 +56,9 @@ impl Nft {
             tools,
             plan: None,
             rem: Remembered::default(),
-            nl: None,
+            nl: nftnl::Lazy::new(),
             cleaner,
             queue: true,
-            use_netlink: true,
         }
     }
 
@@ -80,7 +77,7 @@ impl Nft {
     /// fallback when no netlink socket can be had; tests use it to cover
     /// that path.
     pub fn without_netlink(mut self) -> Nft {
-        self.use_netlink = false;
+        self.nl.disable();
         self
     }
 
@@ -110,22 +107,12 @@ impl Nft {
         action: &str,
     ) -> Result<(), FwError> {
         self.plan()?;
-        if self.use_netlink {
-            if self.nl.is_none() {
-                match nftnl::Socket::open(self.tools.netns()) {
-                    Ok(s) => self.nl = Some(s),
-                    Err(e) => {
-                        self.use_netlink = false;
-                        eprintln!("sipwall: no netfilter netlink socket ({e}); one nft process per ban from now on");
-                    }
-                }
-            }
-            if let Some(nl) = self.nl.as_mut() {
-                match nl.apply(NFT_TABLE, set, ip, ops) {
-                    Ok(()) => return Ok(()),
-                    Err(_) => self.nl = None,
-                }
-            }
+        let netns = self.tools.netns();
+        if self
+            .nl
+            .try_with(netns, "nft", |nl| nl.apply(NFT_TABLE, set, ip, ops))
+        {
+            return Ok(());
         }
         self.load(&format!("{line}\n"), action)
     }
@@ -140,7 +127,7 @@ impl Firewall for Nft {
     }
 
     fn uninstall(&mut self) -> Result<(), FwError> {
-        self.nl = None;
+        self.nl.reset();
         let script = format!("table inet {NFT_TABLE}\ndelete table inet {NFT_TABLE}\n");
         self.load(&script, "remove the sipwall table")?;
         self.plan = None;

@@ -67,6 +67,73 @@ pub struct Socket {
     seq: u32,
 }
 
+/// The backends' netlink socket for bans and doors, opened on first use.
+/// When it cannot be opened the backend falls back to one tool process per
+/// change for the rest of the run; when the kernel refuses a change the
+/// socket is dropped and reopened next time (the tool's message for that
+/// change is the readable one).
+pub struct Lazy {
+    sock: Option<Socket>,
+    enabled: bool,
+}
+
+impl Lazy {
+    pub fn new() -> Lazy {
+        Lazy {
+            sock: None,
+            enabled: true,
+        }
+    }
+
+    /// Never use netlink (tests of the process fallback).
+    pub fn disable(&mut self) {
+        self.enabled = false;
+    }
+
+    /// Forget the socket (it is reopened on the next change).
+    pub fn reset(&mut self) {
+        self.sock = None;
+    }
+
+    /// Runs `f` over the socket; `false` when netlink is off, cannot be had,
+    /// or `f` failed — the caller then uses its tool process.
+    pub fn try_with(
+        &mut self,
+        netns: Option<&str>,
+        tool: &str,
+        f: impl FnOnce(&mut Socket) -> io::Result<()>,
+    ) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        if self.sock.is_none() {
+            match Socket::open(netns) {
+                Ok(s) => self.sock = Some(s),
+                Err(e) => {
+                    self.enabled = false;
+                    eprintln!(
+                        "sipwall: no netfilter netlink socket ({e}); one {tool} process per ban from now on"
+                    );
+                    return false;
+                }
+            }
+        }
+        match self.sock.as_mut().map(f) {
+            Some(Ok(())) => true,
+            _ => {
+                self.sock = None;
+                false
+            }
+        }
+    }
+}
+
+impl Default for Lazy {
+    fn default() -> Lazy {
+        Lazy::new()
+    }
+}
+
 impl Socket {
     /// A netfilter netlink socket in the current network namespace, or in
     /// the named one (`/run/netns/NAME`, for tests and the demo).
