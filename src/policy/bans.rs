@@ -164,7 +164,7 @@ impl Bans {
                 self.refused += 1;
                 return Put::Refused;
             }
-            let victim = self.table.sample(rng, EVICTION_SAMPLES, |b| {
+            let score = |b: &Ban| {
                 if !b.active(now) {
                     Some(0)
                 } else if b.severity() < new_sev {
@@ -173,14 +173,12 @@ impl Bans {
                 } else {
                     None
                 }
-            });
-            match victim {
-                Some(i) => {
-                    if self.table.at(i).is_some_and(|(_, b)| b.active(now)) {
-                        self.evictions += 1;
-                    }
-                    self.table.remove_at(i);
-                }
+            };
+            match self
+                .table
+                .evict_one(rng, EVICTION_SAMPLES, score, |b| b.active(now))
+            {
+                Some(live) => self.evictions += u64::from(live),
                 None => {
                     self.refused += 1;
                     self.refusing_sev = new_sev;

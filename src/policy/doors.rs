@@ -96,7 +96,7 @@ impl Doors {
             return true;
         }
         if self.table.is_full() {
-            let victim = self.table.sample(rng, EVICTION_SAMPLES, |d| {
+            let score = |d: &Door| {
                 if !d.open(now) {
                     Some(0)
                 } else if rank(d.via) <= rank(via) {
@@ -104,14 +104,12 @@ impl Doors {
                 } else {
                     None
                 }
-            });
-            match victim {
-                Some(i) => {
-                    if self.table.at(i).is_some_and(|(_, d)| d.open(now)) {
-                        self.evictions += 1;
-                    }
-                    self.table.remove_at(i);
-                }
+            };
+            match self
+                .table
+                .evict_one(rng, EVICTION_SAMPLES, score, |d| d.open(now))
+            {
+                Some(live) => self.evictions += u64::from(live),
                 None => {
                     self.refused += 1;
                     return false;

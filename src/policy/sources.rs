@@ -141,11 +141,14 @@ impl Sources {
             Some(i) => i,
             None => {
                 if self.table.is_full() {
-                    let victim = self.table.sample(rng, EVICTION_SAMPLES, |t| {
+                    let score = |t: &Tracker| {
                         Some((u64::from(t.failures()) << 32) | u64::from(t.last_seen_s))
-                    });
-                    if let Some(v) = victim {
-                        self.table.remove_at(v);
+                    };
+                    if self
+                        .table
+                        .evict_one(rng, EVICTION_SAMPLES, score, |_| true)
+                        .is_some()
+                    {
                         self.evictions += 1;
                     }
                 }

@@ -248,6 +248,23 @@ impl<V: Copy> Table<V> {
         }
         best.map(|(_, i)| i)
     }
+
+    /// Makes room for one entry: removes the lowest-scoring of a
+    /// [`Table::sample`] and says whether it was still `live` (an eviction
+    /// worth counting, not just a stale slot). `None`: every sampled entry
+    /// must stay.
+    pub fn evict_one(
+        &mut self,
+        rng: &mut Rng,
+        tries: usize,
+        score: impl Fn(&V) -> Option<u64>,
+        live: impl Fn(&V) -> bool,
+    ) -> Option<bool> {
+        let i = self.sample(rng, tries, score)?;
+        let was_live = self.at(i).is_some_and(|(_, v)| live(v));
+        self.remove_at(i);
+        Some(was_live)
+    }
 }
 
 /// xorshift64*: cheap randomness for eviction samples. Seeded from the
