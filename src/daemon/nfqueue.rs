@@ -431,30 +431,41 @@ fn bind_error(num: u16, e: &io::Error) -> String {
 
 /// Opens the crate's queue and learns its socket descriptor.
 ///
-/// `socket(2)` returns the lowest free descriptor, so we probe which one
-/// that is, release it and open the queue; the crate's socket then takes
-/// exactly that number. We check that it really is a NETLINK_NETFILTER
-/// socket and, should another thread have raced us for the number, look for
-/// the socket among the open descriptors instead.
+/// The crate keeps its socket private, so we list the netfilter netlink
+/// sockets this process has before and after opening the queue: the new
+/// one is the crate's. Opens are serialised, because two threads opening
+/// queues at once (the tests do) would otherwise each see both new sockets
+/// and could answer on the other's — verdicts for the wrong queue.
 pub fn open_socket() -> Result<(nfq::Queue, RawFd), String> {
-    // SAFETY: plain libc calls on a descriptor we own.
-    let probe = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if probe >= 0 {
-        unsafe { libc::close(probe) };
-    }
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let before = netfilter_sockets();
     let q = nfq::Queue::open().map_err(|e| {
         format!(
             "cannot open the netfilter queue socket: {e} (sipwall run needs root / CAP_NET_ADMIN)"
         )
     })?;
-    if probe >= 0 && is_nfqueue_socket(probe) {
-        return Ok((q, probe));
-    }
-    let found = (0..4096).rev().find(|fd| is_nfqueue_socket(*fd));
-    match found {
+    match netfilter_sockets()
+        .into_iter()
+        .find(|fd| !before.contains(fd))
+    {
         Some(fd) => Ok((q, fd)),
         None => Err("opened the netfilter queue socket but cannot find its descriptor".into()),
     }
+}
+
+/// This process's NETLINK_NETFILTER sockets (from /proc/self/fd; a scan of
+/// the low descriptors where /proc is not mounted).
+fn netfilter_sockets() -> Vec<RawFd> {
+    let listed: Option<Vec<RawFd>> = std::fs::read_dir("/proc/self/fd").ok().map(|dir| {
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect()
+    });
+    listed
+        .unwrap_or_else(|| (0..4096).collect())
+        .into_iter()
+        .filter(|fd| is_nfqueue_socket(*fd))
+        .collect()
 }
 
 fn sockopt_int(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Option<libc::c_int> {
