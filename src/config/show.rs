@@ -27,6 +27,12 @@ pub struct Block {
     pub rows: Vec<Row>,
 }
 
+/// A plain text option: shown and written to JSON as it is, marked default
+/// when it equals the default's value.
+fn text_row(option: &'static str, value: &str, default: &str) -> Row {
+    row(option, value, value, value == default)
+}
+
 fn row(
     option: &'static str,
     text: impl Into<String>,
@@ -331,35 +337,18 @@ pub fn blocks(c: &Config, show_secrets: bool) -> Vec<Block> {
                 strings(&geo.countries),
                 geo.countries == dgeo.countries,
             ),
-            row(
-                "schedule",
-                geo.schedule.as_str(),
-                geo.schedule.as_str(),
-                geo.schedule == dgeo.schedule,
-            ),
-            row(
-                "ipv4_url",
-                geo.ipv4_url.as_str(),
-                geo.ipv4_url.as_str(),
-                geo.ipv4_url == dgeo.ipv4_url,
-            ),
-            row(
-                "ipv6_url",
-                geo.ipv6_url.as_str(),
-                geo.ipv6_url.as_str(),
-                geo.ipv6_url == dgeo.ipv6_url,
-            ),
-            row(
+            text_row("schedule", &geo.schedule, &dgeo.schedule),
+            text_row("ipv4_url", &geo.ipv4_url, &dgeo.ipv4_url),
+            text_row("ipv6_url", &geo.ipv6_url, &dgeo.ipv6_url),
+            text_row(
                 "fallback_ipv4_url",
-                geo.fallback_ipv4_url.as_str(),
-                geo.fallback_ipv4_url.as_str(),
-                geo.fallback_ipv4_url == dgeo.fallback_ipv4_url,
+                &geo.fallback_ipv4_url,
+                &dgeo.fallback_ipv4_url,
             ),
-            row(
+            text_row(
                 "fallback_ipv6_url",
-                geo.fallback_ipv6_url.as_str(),
-                geo.fallback_ipv6_url.as_str(),
-                geo.fallback_ipv6_url == dgeo.fallback_ipv6_url,
+                &geo.fallback_ipv6_url,
+                &dgeo.fallback_ipv6_url,
             ),
         ],
     });
