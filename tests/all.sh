@@ -42,7 +42,13 @@ step() {
 	fi
 }
 
-step fmt cargo fmt --all -- --check
+# The generator (benches/net) and the fuzz targets are workspaces of their own.
+fmt_all() {
+	cargo fmt --all -- --check &&
+		cargo fmt --manifest-path benches/net/Cargo.toml -- --check &&
+		cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+}
+step fmt fmt_all
 step clippy cargo clippy --all-targets --locked -- -D warnings
 step cargo-test cargo test --all-targets --locked
 

@@ -83,7 +83,7 @@ fn serve(
             });
             // SAFETY: two valid pollfds.
             unsafe { libc::poll(p.as_mut_ptr(), 2, 50) };
-            while q.serve(MARK, judge).total() > 0 {}
+            while q.serve(MARK, &mut judge).total() > 0 {}
         }
         let stats = q.stats.clone();
         let kernel = kernel_queues();
@@ -263,7 +263,7 @@ fn fail_open_overload_is_counted_as_uninspected() {
     let h = in_ns(&pair.server, move || {
         let mut q = Queues::open(setup).expect("open queues");
         let _ = tx.send(());
-        let slow = |q: &sipwall::daemon::nfqueue::Queued<'_>| {
+        let mut slow = |q: &sipwall::daemon::nfqueue::Queued<'_>| {
             let t0 = Instant::now();
             while t0.elapsed() < Duration::from_micros(50) {}
             judge(q)
@@ -276,7 +276,7 @@ fn fail_open_overload_is_counted_as_uninspected() {
             });
             // SAFETY: two valid pollfds.
             unsafe { libc::poll(p.as_mut_ptr(), 2, 50) };
-            while q.serve(MARK, slow).total() > 0 {
+            while q.serve(MARK, &mut slow).total() > 0 {
                 judged2.store(q.stats.requests as usize, Ordering::Relaxed);
             }
             judged2.store(q.stats.requests as usize, Ordering::Relaxed);

@@ -212,10 +212,14 @@ fn allowlisted_source_failing_auth_many_times_is_never_banned() {
 
 /// A guesser that talks SIP itself (no sipvicious fingerprint) and
 /// replays one nonce with rising CSeq in one dialog is banned after the
-/// configured failures, and its probe flow is cut off.
+/// configured failures, and its probe flow is cut off. The ban is in the
+/// kernel before the PBX's last 403 reaches the guesser, so a guess sent
+/// the moment that answer arrives is already dropped.
 #[test]
 fn guesser_replaying_one_nonce_is_banned_after_the_configured_failures() {
-    let Some(mut bed) = Bed::up("nonc", Setup::default()) else {
+    let setup = Setup::default();
+    let failures = setup.tiers[0].0;
+    let Some(mut bed) = Bed::up("nonc", setup) else {
         return;
     };
     bed.start_sipwall();
@@ -229,13 +233,21 @@ fn guesser_replaying_one_nonce_is_banned_after_the_configured_failures() {
         "--domain",
         DOMAIN,
         "--failures",
-        "3",
+        &failures.to_string(),
         "--reuse-nonce",
     ]);
     eprintln!("[{}] {}", bed.name, out.trim());
     assert!(
         bed.is_banned(bed::STRANGER),
-        "3 replayed-nonce failures did not ban the guesser:\n{out}"
+        "{failures} replayed-nonce failures did not ban the guesser:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("failures_answered={failures} ")),
+        "the PBX's answer that triggered the ban did not reach the guesser:\n{out}"
+    );
+    assert!(
+        out.contains("next_guess_answered=false"),
+        "a guess sent the moment the banning 403 arrived still reached the PBX:\n{out}"
     );
     assert!(
         out.contains("cut_off=true"),

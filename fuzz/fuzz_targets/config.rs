@@ -12,17 +12,25 @@ use sipwall::config::{self, show, Config};
 fn printable(c: &Config) {
     let _ = show::to_text(c, true);
     let j = show::to_json(c, false).to_string();
-    assert!(sipwall::json::parse(&j).is_ok(), "check-config --json wrote invalid JSON: {j}");
+    assert!(
+        sipwall::json::parse(&j).is_ok(),
+        "check-config --json wrote invalid JSON: {j}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match config::parse_uci(text, Path::new("f")) {
         Ok(c) => printable(&c),
         Err(e) => {
             let lines = text.lines().count().max(1);
             let line = e.line.unwrap_or(0);
-            assert!((1..=lines).contains(&line), "UCI error outside the file (line {line} of {lines}): {e}");
+            assert!(
+                (1..=lines).contains(&line),
+                "UCI error outside the file (line {line} of {lines}): {e}"
+            );
             assert!(!e.message.is_empty());
         }
     }

@@ -170,8 +170,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
         }
         if fds[0].revents != 0 || fds[1].revents != 0 {
             for _ in 0..ROUNDS {
-                let served = queues.serve(MARK_INSPECTED, |q| d.judge(q));
-                d.apply_pending();
+                let served = queues.serve(MARK_INSPECTED, &mut d);
                 if !served.more() {
                     break;
                 }
@@ -199,8 +198,7 @@ pub fn run(opts: RunOptions) -> Result<(), String> {
     // The rules are gone, so nothing new is queued; answer what is left so
     // the kernel does not drop it when we unbind.
     for _ in 0..ROUNDS {
-        let served = queues.serve(MARK_INSPECTED, |q| d.judge(q));
-        d.apply_pending();
+        let served = queues.serve(MARK_INSPECTED, &mut d);
         if served.total() == 0 {
             break;
         }

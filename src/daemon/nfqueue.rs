@@ -131,6 +131,23 @@ pub struct QueueStats {
     pub single_verdicts: u64,
 }
 
+/// Who decides the queued packets: a verdict per packet, then one call to
+/// [`Judge::settle`] per drained batch, before the kernel gets the verdicts.
+pub trait Judge {
+    fn judge(&mut self, q: &Queued<'_>) -> Kernel;
+    /// Carries out what judging the batch decided (bans above all) while
+    /// its packets are still held: the PBX's 403 that triggers a ban
+    /// reaches the guesser only once the kernel drops the guesser, so a
+    /// fast guesser has no window for one more guess.
+    fn settle(&mut self) {}
+}
+
+impl<F: FnMut(&Queued<'_>) -> Kernel> Judge for F {
+    fn judge(&mut self, q: &Queued<'_>) -> Kernel {
+        self(q)
+    }
+}
+
 /// The packet handed to the judge.
 pub struct Queued<'a> {
     pub which: Which,
@@ -271,27 +288,26 @@ impl Queues {
 
     /// Drains the answers queue, then up to [`DRAIN`] requests, asks
     /// `judge` for each verdict and answers the kernel.
-    pub fn serve<F>(&mut self, mark_inspected: u32, mut judge: F) -> Served
-    where
-        F: FnMut(&Queued<'_>) -> Kernel,
-    {
+    pub fn serve<J: Judge + ?Sized>(&mut self, mark_inspected: u32, judge: &mut J) -> Served {
         let mut answers = 0;
         // Answers first, and all of them (bounded), before any request.
         for _ in 0..4 {
-            let n = self.serve_one(Which::Answers, mark_inspected, &mut judge);
+            let n = self.serve_one(Which::Answers, mark_inspected, judge);
             answers += n;
             if n < DRAIN {
                 break;
             }
         }
-        let requests = self.serve_one(Which::Requests, mark_inspected, &mut judge);
+        let requests = self.serve_one(Which::Requests, mark_inspected, judge);
         Served { answers, requests }
     }
 
-    fn serve_one<F>(&mut self, which: Which, mark_inspected: u32, judge: &mut F) -> usize
-    where
-        F: FnMut(&Queued<'_>) -> Kernel,
-    {
+    fn serve_one<J: Judge + ?Sized>(
+        &mut self,
+        which: Which,
+        mark_inspected: u32,
+        judge: &mut J,
+    ) -> usize {
         let sock = match which {
             Which::Requests => &mut self.req,
             Which::Answers => &mut self.ans,
@@ -342,7 +358,7 @@ impl Queues {
                 truncated: m.get_original_len() > bytes.len(),
                 mark: m.get_nfmark(),
             };
-            let verdict = judge(&queued);
+            let verdict = judge.judge(&queued);
             match which {
                 Which::Requests => {
                     self.stats.requests += 1;
@@ -365,6 +381,7 @@ impl Queues {
                 mark,
             });
         }
+        judge.settle();
         verdicts::plan(&self.answers, &mut self.plan);
         for i in 0..self.plan.len() {
             let (typ, queue, id, verdict, mark) = match self.plan[i] {

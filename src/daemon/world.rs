@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use super::contract::{load_config, Engine, Firewall, Plan, Policy, MARK_INSPECTED};
 use super::control::{self, Request};
 use super::logbook::{describe_sip, human_secs, Kind, Logbook};
-use super::nfqueue::{kernel_queues, KernelQueue, Queued, Queues, Which};
+use super::nfqueue::{kernel_queues, Judge, KernelQueue, Queued, Queues, Which};
 use super::persist::{self, BanRecord};
 use super::resolve::{self, Resolver};
 use super::status;
@@ -278,8 +278,8 @@ impl Daemon {
     }
 
     /// The verdict for one queued packet. Effects are collected and applied
-    /// by [`Daemon::apply_pending`] after the batch has been answered, so the
-    /// kernel never waits on a fork of `ipset` or `nft`.
+    /// by [`Daemon::apply_pending`] once per batch (see [`Judge::settle`]),
+    /// so one netlink round serves many packets.
     pub fn judge(&mut self, q: &Queued<'_>) -> Kernel {
         let now = self.clock.now();
         match q.which {
@@ -810,6 +810,16 @@ impl Daemon {
                 .error(&format!("cannot remove the firewall rules: {e}"));
         }
         self.write_bans();
+    }
+}
+
+impl Judge for Daemon {
+    fn judge(&mut self, q: &Queued<'_>) -> Kernel {
+        Daemon::judge(self, q)
+    }
+
+    fn settle(&mut self) {
+        self.apply_pending();
     }
 }
 

@@ -318,6 +318,22 @@ fn react(o: &Opts) {
             Err(_) => break,
         }
     }
+    // One more guess the moment the Nth failure is back: a guesser as fast
+    // as the kernel. If the ban landed before that answer, it goes nowhere.
+    let mut after_ban_answered = None;
+    if failed.len() == failures as usize {
+        let call_id = format!("guess-after@{srcs}");
+        let _ = reg.send(&sip::guess(
+            &domain,
+            &srcs,
+            sport,
+            &call_id,
+            1,
+            Some(&nonce),
+        ));
+        reg.set_read_timeout(Some(Duration::from_millis(300))).ok();
+        after_ban_answered = Some(reg.recv(&mut buf).is_ok());
+    }
     std::thread::sleep(Duration::from_millis(700));
     stop.store(true, Ordering::Relaxed);
     let sent = sender.join().unwrap_or_default();
@@ -335,13 +351,14 @@ fn react(o: &Opts) {
     let hi = sent.get(last_ok as usize).map(|d| ms(*d));
     let still_answered_at_end = sent.len() as u64 <= last_ok + 2;
     println!(
-        "failures_answered={} probes_sent={} probes_answered={} last_answered_probe_ms={} first_dropped_probe_ms={} cut_off={}",
+        "failures_answered={} probes_sent={} probes_answered={} last_answered_probe_ms={} first_dropped_probe_ms={} cut_off={} next_guess_answered={}",
         failed.len(),
         sent.len(),
         answered.len(),
         lo.map(|v| format!("{v:.2}")).unwrap_or("NA".into()),
         hi.map(|v| format!("{v:.2}")).unwrap_or("NA".into()),
-        !still_answered_at_end
+        !still_answered_at_end,
+        after_ban_answered.map_or("NA".into(), |b| b.to_string())
     );
 }
 
