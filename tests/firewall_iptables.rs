@@ -139,3 +139,63 @@ fn ipt_without_netlink() {
         scenarios::kernel_decides(make_one_shot, "it");
     }
 }
+
+/// Packets (v4) counted by the first rule of `chain` in `table` that
+/// matches on `set`.
+fn rule_packets(ns: &Ns, table: &str, chain: &str, set: &str) -> u64 {
+    ns.exec(&format!("iptables -t {table} -nvxL {chain}"))
+        .lines()
+        .find(|l| l.contains(&format!("match-set {set} src")))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The nf_tables view of the namespace's tables: what iptables-nft made
+/// (legacy tables are kernel modules, not ours to remove).
+fn tables(ns: &Ns) -> String {
+    let out = ns.exec("nft list tables");
+    let mut t: Vec<&str> = out.lines().collect();
+    t.sort();
+    t.join(",")
+}
+
+/// A banned source's packets die in the raw table, before conntrack and
+/// the port forward look at them: the filter chain's ban rule never sees
+/// them. And the raw table iptables-nft made for this is gone after
+/// uninstall.
+#[test]
+fn ipt_banned_source_is_dropped_before_conntrack() {
+    if !can_run(TOOLS) || !firewall_support::have("nft") {
+        return;
+    }
+    let pair = firewall_support::Pair::new("ie");
+    let before = tables(&pair.server);
+    let mut fw = make(pair.server.tools());
+    let mut plan = scenarios::host_plan();
+    plan.fail_open = true; // no daemon: what passes the sets passes
+    fw.install(&plan).unwrap();
+    let banned = "203.0.113.10";
+    fw.ban(banned.parse().unwrap(), Some(60)).unwrap();
+    assert!(
+        !pair.udp_passes(banned, 5060),
+        "the banned source got through"
+    );
+    assert!(
+        pair.udp_passes("203.0.113.11", 5060),
+        "a source that is not banned was dropped"
+    );
+    let raw = rule_packets(&pair.server, "raw", "SIPWALL_RAW", "sipwall_ban4");
+    let filter = rule_packets(&pair.server, "filter", "SIPWALL_REQ", "sipwall_ban4");
+    assert!(
+        raw == 3 && filter == 0,
+        "banned packets: {raw} dropped in raw, {filter} reached the filter chain (want 3 and 0):\n{}",
+        pair.server.exec("iptables -t raw -nvxL SIPWALL_RAW")
+    );
+    fw.uninstall().unwrap();
+    assert_eq!(
+        tables(&pair.server),
+        before,
+        "uninstall left a table behind:\n{}",
+        pair.server.exec("nft list ruleset")
+    );
+}

@@ -14,6 +14,14 @@
 //!   set and rule in place. So a geo set is never empty mid-swap, and
 //!   `ipset restore` sends one element per message: no "Message too long".
 //!
+//! Banned sources are also dropped in the `raw` table (chain `SIPWALL_RAW`
+//! from the first position of `raw PREROUTING`), before conntrack and DNAT
+//! spend anything on them — the same early drop as the nft backend's
+//! priority -300 chain. Where the kernel has no `raw` table the filter
+//! chain's ban rule still drops them, a little later. iptables-nft creates
+//! a table on first use and cannot remove it; `uninstall` deletes the ones
+//! left with nothing in them.
+//!
 //! TCP: iptables cannot tell a data segment from a bare ACK cheaply for
 //! both families, so SYN and RST pass and the other segments of a flow are
 //! queued until the daemon marks it; the daemon accepts empty segments
@@ -49,6 +57,8 @@ const CHAINS: [&str; 6] = [
     "SIPWALL_ANS",
     "SIPWALL_GEO",
 ];
+/// Our chain in the `raw` table (see the module docs).
+const RAW_CHAIN: &str = "SIPWALL_RAW";
 const SET_PREFIX: &str = "sipwall_";
 const TMP_SUFFIX: &str = "_n";
 /// Static sets (LAN, allow, block) hold at most this many entries.
@@ -155,9 +165,76 @@ impl Iptables {
     }
 
     fn save(&self, fam: Fam) -> Result<String, FwError> {
+        self.save_table(fam, "filter")
+    }
+
+    fn save_table(&self, fam: Fam, table: &str) -> Result<String, FwError> {
         let p = self.prog(fam, "-save");
         self.tools
-            .run(&p, &["-t", "filter"], None, "read the filter table")
+            .run(&p, &["-t", table], None, &format!("read the {table} table"))
+    }
+
+    /// Whether the iptables in use is the nf_tables flavour.
+    fn on_nf_tables(&self) -> bool {
+        match self.flavour {
+            Flavour::Nft => true,
+            Flavour::Legacy => false,
+            Flavour::Default => self
+                .tools
+                .run("iptables", &["-V"], None, "ask iptables for its flavour")
+                .is_ok_and(|v| v.contains("nf_tables")),
+        }
+    }
+
+    /// The early ban drop in the `raw` table, per family; skipped where
+    /// the kernel or iptables has no `raw` table (the filter chain's ban
+    /// rule still drops those sources).
+    fn install_raw(&self, plan: &Plan) {
+        for fam in [Fam::V4, Fam::V6] {
+            let Ok(save) = self.save_table(fam, "raw") else {
+                continue;
+            };
+            let _ = self.restore(
+                fam,
+                &render_raw(plan, fam, &save),
+                "install the raw-table ban drop",
+            );
+        }
+    }
+
+    /// iptables-nft makes a table on first use and has no command that
+    /// removes it: once ours are gone, a table with nothing in it is
+    /// deleted (over netlink, else with `nft`), so a host that had no such
+    /// table before sipwall has none after it.
+    fn delete_if_bare(&mut self, fam: Fam, table: &str) {
+        if !self.save_table(fam, table).is_ok_and(|s| table_is_bare(&s)) {
+            return;
+        }
+        let netns = self.tools.netns();
+        let v6 = fam == Fam::V6;
+        if !self
+            .nl
+            .try_with(netns, "nft", |nl| nl.delete_table(v6, table))
+        {
+            let family = if v6 { "ip6" } else { "ip" };
+            let _ = self.tools.run(
+                "nft",
+                &["delete", "table", family, table],
+                None,
+                &format!("delete the empty {table} table"),
+            );
+        }
+    }
+
+    /// Removes our chains and the jumps to them from one table.
+    fn remove_ours(&self, fam: Fam, table: &str) -> Result<(), FwError> {
+        let save = self.save_table(fam, table)?;
+        let script = removal_script(table, &save);
+        self.restore(
+            fam,
+            &script,
+            &format!("remove the sipwall chains from {table}"),
+        )
     }
 
     fn restore(&self, fam: Fam, script: &str, action: &str) -> Result<(), FwError> {
@@ -446,6 +523,91 @@ fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
     s
 }
 
+/// The `raw` PREROUTING drop of banned sources, for
+/// `iptables-restore --noflush` (the chain is declared, so flushed first).
+/// Ports as addressed, before DNAT: the meaning of `--ctorigdstport` in the
+/// filter chains. The port and the ban lookup come first, so every other
+/// packet pays one port compare or one set miss; allowlist and LAN still
+/// beat a ban. Monitor mode: the chain stays empty (bans only count, in
+/// the filter chain).
+fn render_raw(plan: &Plan, fam: Fam, save: &str) -> String {
+    let sfx = fam.suffix();
+    let mut s = format!("*raw\n:{RAW_CHAIN} - [0:0]\n");
+    if !save
+        .lines()
+        .any(|l| l == format!("-A PREROUTING -j {RAW_CHAIN}"))
+    {
+        s.push_str(&format!("-I PREROUTING 1 -j {RAW_CHAIN}\n"));
+    }
+    if !plan.monitor {
+        let mut ports: Vec<(&str, u16)> = plan.udp_ports.iter().map(|p| ("udp", *p)).collect();
+        ports.extend(plan.tcp_and_tls_ports().into_iter().map(|p| ("tcp", p)));
+        for (proto, port) in ports {
+            s.push_str(&format!(
+                "-A {RAW_CHAIN} -p {proto} --dport {port} -m set --match-set {SET_PREFIX}ban{sfx} src -m set ! --match-set {SET_PREFIX}allow{sfx} src -m set ! --match-set {SET_PREFIX}lan{sfx} src -j DROP\n"
+            ));
+        }
+    }
+    s.push_str("COMMIT\n");
+    s
+}
+
+/// Deletes the jumps to our chains from built-in ones, then our chains, in
+/// one table; `save` is that table's `iptables-save`.
+fn removal_script(table: &str, save: &str) -> String {
+    let mut s = format!("*{table}\n");
+    let mut ours = Vec::new();
+    for line in save.lines() {
+        if let Some(rest) = line.strip_prefix(':') {
+            if let Some(name) = rest.split_whitespace().next() {
+                if name.starts_with("SIPWALL_") {
+                    ours.push(name.to_string());
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("-A ") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(chain), Some("-j"), Some(target)) =
+                (parts.next(), parts.next(), parts.next())
+            {
+                if target.starts_with("SIPWALL_") && !chain.starts_with("SIPWALL_") {
+                    s.push_str(&format!("-D {rest}\n"));
+                }
+            }
+        }
+    }
+    for c in &ours {
+        s.push_str(&format!("-F {c}\n"));
+    }
+    for c in &ours {
+        s.push_str(&format!("-X {c}\n"));
+    }
+    s.push_str("COMMIT\n");
+    s
+}
+
+/// An `iptables-save` of a table with nothing in it: built-in chains that
+/// accept, no rules, no other chains. Deleting such a table changes no
+/// packet's fate.
+fn table_is_bare(save: &str) -> bool {
+    save.lines().all(|l| {
+        l.is_empty()
+            || l.starts_with('#')
+            || l.starts_with('*')
+            || l == "COMMIT"
+            || (l.starts_with(':')
+                && l.split_whitespace().nth(1) == Some("ACCEPT")
+                && [
+                    ":PREROUTING ",
+                    ":OUTPUT ",
+                    ":INPUT ",
+                    ":FORWARD ",
+                    ":POSTROUTING ",
+                ]
+                .iter()
+                .any(|b| l.starts_with(b)))
+    })
+}
+
 impl Firewall for Iptables {
     fn install(&mut self, plan: &Plan) -> Result<(), FwError> {
         let allow = self.rem.allow.clone().unwrap_or_else(|| plan.allow.clone());
@@ -518,41 +680,23 @@ impl Firewall for Iptables {
             &render_rules(plan, Fam::V6, &save6, g6),
             "install the IPv6 rules",
         )?;
+        self.install_raw(plan);
         self.plan = Some(plan.clone());
         Ok(())
     }
 
     fn uninstall(&mut self) -> Result<(), FwError> {
+        let nf_tables = self.on_nf_tables();
         for fam in [Fam::V4, Fam::V6] {
-            let save = self.save(fam)?;
-            let mut s = String::from("*filter\n");
-            let mut ours = Vec::new();
-            for line in save.lines() {
-                if let Some(rest) = line.strip_prefix(':') {
-                    if let Some(name) = rest.split_whitespace().next() {
-                        if name.starts_with("SIPWALL_") {
-                            ours.push(name.to_string());
-                        }
-                    }
-                } else if let Some(rest) = line.strip_prefix("-A ") {
-                    let mut parts = rest.split_whitespace();
-                    if let (Some(chain), Some("-j"), Some(target)) =
-                        (parts.next(), parts.next(), parts.next())
-                    {
-                        if target.starts_with("SIPWALL_") && !chain.starts_with("SIPWALL_") {
-                            s.push_str(&format!("-D {rest}\n"));
-                        }
-                    }
+            self.remove_ours(fam, "filter")?;
+            // No raw table (no kernel support): nothing of ours in it.
+            let raw = self.remove_ours(fam, "raw").is_ok();
+            if nf_tables {
+                self.delete_if_bare(fam, "filter");
+                if raw {
+                    self.delete_if_bare(fam, "raw");
                 }
             }
-            for c in &ours {
-                s.push_str(&format!("-F {c}\n"));
-            }
-            for c in &ours {
-                s.push_str(&format!("-X {c}\n"));
-            }
-            s.push_str("COMMIT\n");
-            self.restore(fam, &s, "remove the sipwall chains")?;
         }
         let sets = self.our_sets()?;
         if !sets.is_empty() {
@@ -680,6 +824,39 @@ mod tests {
         assert!(switched.contains("-D FORWARD -j SIPWALL_FWD"));
         assert!(switched.contains("-X SIPWALL_FWD"));
         assert!(switched.contains("-I INPUT 1 -j SIPWALL_IN"));
+    }
+
+    #[test]
+    fn banned_sources_drop_in_raw_before_conntrack_unless_monitoring() {
+        let mut plan = Plan::from_config(&Config::default());
+        let s = render_raw(&plan, Fam::V4, "");
+        assert!(s.starts_with("*raw\n:SIPWALL_RAW - [0:0]\n-I PREROUTING 1 -j SIPWALL_RAW\n"));
+        assert!(s.contains(
+            "-A SIPWALL_RAW -p udp --dport 5060 -m set --match-set sipwall_ban4 src -m set ! --match-set sipwall_allow4 src -m set ! --match-set sipwall_lan4 src -j DROP\n"
+        ));
+        let again = render_raw(&plan, Fam::V6, "-A PREROUTING -j SIPWALL_RAW\n");
+        assert!(!again.contains("-I PREROUTING"), "the jump is added once");
+        assert!(again.contains("sipwall_ban6 src"));
+        plan.monitor = true;
+        assert!(!render_raw(&plan, Fam::V4, "").contains("DROP"));
+    }
+
+    #[test]
+    fn only_a_bare_table_counts_as_empty() {
+        let bare = "# Generated\n*raw\n:PREROUTING ACCEPT [3:120]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+        assert!(table_is_bare(bare));
+        assert!(!table_is_bare(
+            &bare.replace(":OUTPUT ACCEPT", ":OUTPUT DROP")
+        ));
+        assert!(!table_is_bare(&format!(
+            "{bare}-A PREROUTING -j CT --notrack\n"
+        )));
+        assert!(!table_is_bare(&format!("{bare}:zone_wan_helper - [0:0]\n")));
+        let script = removal_script("raw", "*raw\n:SIPWALL_RAW - [0:0]\n-A PREROUTING -j SIPWALL_RAW\n-A SIPWALL_RAW -p udp -j DROP\n");
+        assert_eq!(
+            script,
+            "*raw\n-D PREROUTING -j SIPWALL_RAW\n-F SIPWALL_RAW\n-X SIPWALL_RAW\nCOMMIT\n"
+        );
     }
 
     #[test]

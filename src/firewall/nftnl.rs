@@ -23,6 +23,8 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 const NFNL_MSG_BATCH_END: u16 = 17;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
+const NFT_MSG_DELTABLE: u16 = 2;
+const NFTA_TABLE_NAME: u16 = 1;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_CREATE: u16 = 0x400;
@@ -160,6 +162,66 @@ impl Socket {
 
     /// Applies `ops` to `ip` in `table`/`set` as one transaction.
     pub fn apply(&mut self, table: &str, set: &str, ip: IpAddr, ops: &[Op]) -> io::Result<()> {
+        self.transaction(ops.len() as u32, |buf, seq| {
+            for (i, op) in ops.iter().enumerate() {
+                let seq = seq.wrapping_add(i as u32);
+                let (ty, flags) = match op {
+                    Op::Add(_) => (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE),
+                    Op::Delete => (NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK),
+                };
+                let start = begin_msg(
+                    buf,
+                    (NFNL_SUBSYS_NFTABLES << 8) | ty,
+                    flags,
+                    seq,
+                    NFPROTO_INET,
+                    0,
+                );
+                put_str(buf, NFTA_SET_ELEM_LIST_TABLE, table);
+                put_str(buf, NFTA_SET_ELEM_LIST_SET, set);
+                let list = begin_nest(buf, NFTA_SET_ELEM_LIST_ELEMENTS);
+                let elem = begin_nest(buf, NFTA_LIST_ELEM);
+                let key = begin_nest(buf, NFTA_SET_ELEM_KEY);
+                match ip {
+                    IpAddr::V4(a) => put(buf, NFTA_DATA_VALUE, &a.octets()),
+                    IpAddr::V6(a) => put(buf, NFTA_DATA_VALUE, &a.octets()),
+                }
+                end_nest(buf, key);
+                if let Op::Add(Some(secs)) = op {
+                    let ms = u64::from(*secs) * 1000;
+                    put(buf, NFTA_SET_ELEM_TIMEOUT, &ms.to_be_bytes());
+                }
+                end_nest(buf, elem);
+                end_nest(buf, list);
+                end_msg(buf, start);
+            }
+        })
+    }
+
+    /// Deletes the nf_tables table `name` of family `ip` (`v6`: `ip6`).
+    /// iptables-nft creates a table on first use and has no command that
+    /// removes it; the iptables backend uses this for the `raw` table it
+    /// made and emptied again.
+    pub fn delete_table(&mut self, v6: bool, name: &str) -> io::Result<()> {
+        let family = if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 };
+        self.transaction(1, |buf, seq| {
+            let start = begin_msg(
+                buf,
+                (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE,
+                NLM_F_REQUEST | NLM_F_ACK,
+                seq,
+                family,
+                0,
+            );
+            put_str(buf, NFTA_TABLE_NAME, name);
+            end_msg(buf, start);
+        })
+    }
+
+    /// Sends `n` messages, which `body` appends numbered from the sequence
+    /// number it is given, as one nf_tables transaction, and waits until
+    /// the kernel acknowledged each (it does after the commit).
+    fn transaction(&mut self, n: u32, body: impl FnOnce(&mut Vec<u8>, u32)) -> io::Result<()> {
         let mut buf = Vec::with_capacity(512);
         let first = self.seq;
         push_msg(
@@ -170,41 +232,8 @@ impl Socket {
             0,
             NFNL_SUBSYS_NFTABLES,
         );
-        let mut acks = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            let seq = first.wrapping_add(1 + i as u32);
-            let (ty, flags) = match op {
-                Op::Add(_) => (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE),
-                Op::Delete => (NFT_MSG_DELSETELEM, NLM_F_REQUEST | NLM_F_ACK),
-            };
-            let start = begin_msg(
-                &mut buf,
-                (NFNL_SUBSYS_NFTABLES << 8) | ty,
-                flags,
-                seq,
-                NFPROTO_INET,
-                0,
-            );
-            put_str(&mut buf, NFTA_SET_ELEM_LIST_TABLE, table);
-            put_str(&mut buf, NFTA_SET_ELEM_LIST_SET, set);
-            let list = begin_nest(&mut buf, NFTA_SET_ELEM_LIST_ELEMENTS);
-            let elem = begin_nest(&mut buf, NFTA_LIST_ELEM);
-            let key = begin_nest(&mut buf, NFTA_SET_ELEM_KEY);
-            match ip {
-                IpAddr::V4(a) => put(&mut buf, NFTA_DATA_VALUE, &a.octets()),
-                IpAddr::V6(a) => put(&mut buf, NFTA_DATA_VALUE, &a.octets()),
-            }
-            end_nest(&mut buf, key);
-            if let Op::Add(Some(secs)) = op {
-                let ms = u64::from(*secs) * 1000;
-                put(&mut buf, NFTA_SET_ELEM_TIMEOUT, &ms.to_be_bytes());
-            }
-            end_nest(&mut buf, elem);
-            end_nest(&mut buf, list);
-            end_msg(&mut buf, start);
-            acks.push(seq);
-        }
-        let end_seq = first.wrapping_add(1 + ops.len() as u32);
+        body(&mut buf, first.wrapping_add(1));
+        let end_seq = first.wrapping_add(1 + n);
         push_msg(
             &mut buf,
             NFNL_MSG_BATCH_END,
@@ -214,8 +243,8 @@ impl Socket {
             NFNL_SUBSYS_NFTABLES,
         );
         self.seq = end_seq.wrapping_add(1);
-
         self.send(&buf)?;
+        let acks: Vec<u32> = (1..=n).map(|i| first.wrapping_add(i)).collect();
         self.wait_acks(&acks)
     }
 
