@@ -20,7 +20,7 @@
 //! priority -300 chain. Where the kernel has no `raw` table the filter
 //! chain's ban rule still drops them, a little later. iptables-nft creates
 //! a table on first use and cannot remove it; `uninstall` deletes the ones
-//! left with nothing in them.
+//! it made once nothing is left in them.
 //!
 //! TCP: iptables cannot tell a data segment from a bare ACK cheaply for
 //! both families, so SYN and RST pass and the other segments of a flow are
@@ -103,6 +103,9 @@ pub struct Iptables {
     rem: Remembered,
     nl: nftnl::Lazy,
     cleaner: conntrack::Cleaner,
+    /// nf_tables tables (family, name) that iptables-nft created for us:
+    /// `uninstall` deletes them once they are bare again.
+    made: Vec<(Fam, &'static str)>,
 }
 
 impl Iptables {
@@ -115,6 +118,7 @@ impl Iptables {
             rem: Remembered::default(),
             nl: nftnl::Lazy::new(),
             cleaner,
+            made: Vec::new(),
         }
     }
 
@@ -202,10 +206,52 @@ impl Iptables {
         }
     }
 
+    /// Whether an nf_tables table exists (over netlink, else `nft`);
+    /// `None` when neither can tell.
+    fn table_exists(&mut self, fam: Fam, table: &str) -> Option<bool> {
+        let v6 = fam == Fam::V6;
+        let netns = self.tools.netns();
+        let mut known = None;
+        self.nl.try_with(netns, "nft", |nl| {
+            known = Some(nl.table_exists(v6, table)?);
+            Ok(())
+        });
+        known.or_else(|| {
+            let family = if v6 { "ip6" } else { "ip" };
+            match self
+                .tools
+                .run("nft", &["list", "tables", family], None, "list the tables")
+            {
+                Ok(out) => Some(
+                    out.lines()
+                        .any(|l| l.trim() == format!("table {family} {table}")),
+                ),
+                Err(_) => None,
+            }
+        })
+    }
+
     /// iptables-nft makes a table on first use and has no command that
-    /// removes it: once ours are gone, a table with nothing in it is
-    /// deleted (over netlink, else with `nft`), so a host that had no such
-    /// table before sipwall has none after it.
+    /// removes it: remember which of ours did not exist before, so
+    /// `uninstall` can take them away again and leave the host as found.
+    /// (After a crash `sipwall cleanup` cannot know; a bare table changes
+    /// no packet's fate.)
+    fn note_missing_tables(&mut self) {
+        if !self.on_nf_tables() {
+            return;
+        }
+        for fam in [Fam::V4, Fam::V6] {
+            for table in ["filter", "raw"] {
+                if !self.made.contains(&(fam, table))
+                    && self.table_exists(fam, table) == Some(false)
+                {
+                    self.made.push((fam, table));
+                }
+            }
+        }
+    }
+
+    /// Deletes a table we made once nothing is left in it.
     fn delete_if_bare(&mut self, fam: Fam, table: &str) {
         if !self.save_table(fam, table).is_ok_and(|s| table_is_bare(&s)) {
             return;
@@ -665,6 +711,7 @@ impl Firewall for Iptables {
                 });
             }
         }
+        self.note_missing_tables();
         // Check both rule sets render against the current tables before
         // touching anything.
         let save4 = self.save(Fam::V4)?;
@@ -686,17 +733,13 @@ impl Firewall for Iptables {
     }
 
     fn uninstall(&mut self) -> Result<(), FwError> {
-        let nf_tables = self.on_nf_tables();
         for fam in [Fam::V4, Fam::V6] {
             self.remove_ours(fam, "filter")?;
             // No raw table (no kernel support): nothing of ours in it.
-            let raw = self.remove_ours(fam, "raw").is_ok();
-            if nf_tables {
-                self.delete_if_bare(fam, "filter");
-                if raw {
-                    self.delete_if_bare(fam, "raw");
-                }
-            }
+            let _ = self.remove_ours(fam, "raw");
+        }
+        for (fam, table) in std::mem::take(&mut self.made) {
+            self.delete_if_bare(fam, table);
         }
         let sets = self.our_sets()?;
         if !sets.is_empty() {

@@ -23,6 +23,7 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 16;
 const NFNL_MSG_BATCH_END: u16 = 17;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
+const NFT_MSG_GETTABLE: u16 = 1;
 const NFT_MSG_DELTABLE: u16 = 2;
 const NFTA_TABLE_NAME: u16 = 1;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -198,10 +199,34 @@ impl Socket {
         })
     }
 
+    /// Whether the nf_tables table `name` of family `ip` (`v6`: `ip6`)
+    /// exists.
+    pub fn table_exists(&mut self, v6: bool, name: &str) -> io::Result<bool> {
+        let mut buf = Vec::with_capacity(64);
+        let seq = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        let start = begin_msg(
+            &mut buf,
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 },
+            0,
+        );
+        put_str(&mut buf, NFTA_TABLE_NAME, name);
+        end_msg(&mut buf, start);
+        self.send(&buf)?;
+        // The table comes back as a NEWTABLE message, then the ACK.
+        match self.wait_acks(&[seq]) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes the nf_tables table `name` of family `ip` (`v6`: `ip6`).
     /// iptables-nft creates a table on first use and has no command that
-    /// removes it; the iptables backend uses this for the `raw` table it
-    /// made and emptied again.
+    /// removes it; the iptables backend deletes the ones it made.
     pub fn delete_table(&mut self, v6: bool, name: &str) -> io::Result<()> {
         let family = if v6 { NFPROTO_IPV6 } else { NFPROTO_IPV4 };
         self.transaction(1, |buf, seq| {
