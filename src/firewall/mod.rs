@@ -4,12 +4,16 @@
 //! puts in the kernel"): for packets towards the PBX's SIP ports from outside
 //! the LAN, in this order
 //!
+//! 0. banned source (not allowlisted) → drop before conntrack and DNAT (nft:
+//!    prerouting priority -300; iptables: the `raw` table); then a flow
+//!    accepted before (conntrack mark [`MARK_INSPECTED`]) → accept: the fast
+//!    path, one rule per packet;
 //! 1. allowlisted source → accept;
 //! 2. banned source → drop;
 //! 3. blocked source (static blocklist) → drop;
 //! 4. geo: block mode drops listed countries; allow mode drops everyone else,
 //!    but only while the zone is loaded (an empty zone never locks anyone out);
-//! 5. source with an open door → accept;
+//! 5. source with an open door → mark the flow, accept;
 //! 6. flow already inspected (conntrack mark [`MARK_INSPECTED`]) → accept;
 //! 7. a packet the daemon accepted with `NF_REPEAT` carries
 //!    [`MARK_INSPECTED`] in its nfmark: save it to the conntrack mark, accept;
