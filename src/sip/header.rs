@@ -134,6 +134,49 @@ impl Known {
         }
     }
 
+    /// The known header a header line starts with, and its colon: the
+    /// same answer as `Known::of` on the line's name (the bytes before its
+    /// first colon, trailing SP/HT trimmed), but found by matching the few
+    /// names a first letter allows at the line start. The index pass runs
+    /// this on every line of every packet; it never searches for a colon
+    /// in lines the policy does not read.
+    #[inline]
+    pub(crate) fn at_line_start(s: &[u8]) -> Option<(Known, usize)> {
+        let first = s.first()?.to_ascii_lowercase();
+        if let Some(colon) = colon_after(s, 1) {
+            let k = match first {
+                b'v' => Known::Via,
+                b'f' => Known::From,
+                b't' => Known::To,
+                b'i' => Known::CallId,
+                b'm' => Known::Contact,
+                b'l' => Known::ContentLength,
+                _ => return None,
+            };
+            return Some((k, colon));
+        }
+        let (k, colon) = match first {
+            b'v' => (Known::Via, named(s, "via")),
+            b'f' => (Known::From, named(s, "from")),
+            b't' => (Known::To, named(s, "to")),
+            b'c' => match s.get(1).map(|b| b | 0x20) {
+                Some(b's') => (Known::CSeq, named(s, "cseq")),
+                Some(b'a') => (Known::CallId, named(s, "call-id")),
+                Some(b'o') => match named(s, "contact") {
+                    Some(c) => (Known::Contact, Some(c)),
+                    None => (Known::ContentLength, named(s, "content-length")),
+                },
+                _ => return None,
+            },
+            b'e' => (Known::Expires, named(s, "expires")),
+            b'u' => (Known::UserAgent, named(s, "user-agent")),
+            b'a' => (Known::Authorization, named(s, "authorization")),
+            b'p' => (Known::ProxyAuthorization, named(s, "proxy-authorization")),
+            _ => return None,
+        };
+        Some((k, colon?))
+    }
+
     /// Must agree with `is_list` on the full name.
     pub(crate) fn is_list(self) -> bool {
         !matches!(
@@ -146,6 +189,45 @@ impl Known {
                 | Known::Authorization
                 | Known::ProxyAuthorization
         )
+    }
+}
+
+/// End of the logical line that starts `s`: the first LF at or after
+/// `from` that is not followed by SP/HT (which would fold the next line
+/// into this one), or `s.len()`. `from` must not pass that LF (a colon's
+/// position + 1 is fine: names hold no LF).
+#[inline]
+pub(crate) fn logical_line_end(s: &[u8], from: usize) -> usize {
+    let from = from.min(s.len());
+    let mut end = from + find(&s[from..], b'\n').unwrap_or(s.len() - from);
+    while let Some(b' ' | b'\t') = s.get(end + 1) {
+        let next = end + 1;
+        end = next + find(&s[next..], b'\n').unwrap_or(s.len() - next);
+    }
+    end
+}
+
+/// Where the colon is if `s[at..]` starts with optional SP/HT and a colon.
+#[inline]
+fn colon_after(s: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        match s.get(at)? {
+            b':' => return Some(at),
+            b' ' | b'\t' => at += 1,
+            _ => return None,
+        }
+    }
+}
+
+/// The colon's position if `s` starts with the header name `lower` (any
+/// case) followed by optional SP/HT and a colon.
+#[inline]
+fn named(s: &[u8], lower: &str) -> Option<usize> {
+    let n = lower.len();
+    if eq_lower(s.get(..n)?, lower.as_bytes()) {
+        colon_after(s, n)
+    } else {
+        None
     }
 }
 
@@ -170,12 +252,14 @@ impl<'a> Lines<'a> {
         }
     }
 
+    #[cfg(test)]
     /// Length of the blank line plus the body (0 if no blank line was met):
     /// the header block is the input minus this many bytes at the end.
     pub(crate) fn blank_line_and_body(&self) -> usize {
         self.tail
     }
 
+    #[cfg(test)]
     /// What is left: after the blank line once `next` returned `None`
     /// because of it, else empty.
     pub(crate) fn rest(&self) -> &'a [u8] {
@@ -205,13 +289,7 @@ impl<'a> Iterator for Lines<'a> {
                 Some(i) if s[i] == b':' => Some(i),
                 _ => None,
             };
-            let from = colon.map_or(0, |c| c + 1);
-            // The logical line ends at the first LF not followed by SP/HT.
-            let mut end = from + find(&s[from..], b'\n').unwrap_or(s.len() - from);
-            while let Some(b' ' | b'\t') = s.get(end + 1) {
-                let next = end + 1;
-                end = next + find(&s[next..], b'\n').unwrap_or(s.len() - next);
-            }
+            let end = logical_line_end(s, colon.map_or(0, |c| c + 1));
             self.rest = s.get(end + 1..).unwrap_or(&[]);
             let Some(colon) = colon else { continue };
             let mut name = &s[..colon];

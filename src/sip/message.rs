@@ -12,7 +12,7 @@
 use super::bytes::{
     eq_ic, find, is_lws, is_token, param, parse_u32, parse_u32_saturating, trim, unquote, Params,
 };
-use super::header::{Elements, HeaderValues, Known, Lines, KNOWN_COUNT};
+use super::header::{logical_line_end, Elements, HeaderValues, Known, KNOWN_COUNT};
 use super::method::Method;
 use super::name_addr::{self, NameAddr};
 use super::uri::Uri;
@@ -94,21 +94,12 @@ impl<'a> Message<'a> {
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let start = start_line(line).ok_or(SipError::BadStartLine)?;
-        let mut known = [None; KNOWN_COUNT];
-        let mut repeated = 0u16;
-        let mut lines = Lines::new(after_start);
-        for (name, value) in &mut lines {
-            if let Some(k) = Known::of(name) {
-                let slot = &mut known[k as usize];
-                if slot.is_none() {
-                    *slot = Some(value);
-                } else {
-                    repeated |= 1 << k as u16;
-                }
-            }
-        }
-        let body = lines.rest();
-        let headers = &after_start[..after_start.len() - lines.blank_line_and_body()];
+        let Index {
+            headers,
+            body,
+            known,
+            repeated,
+        } = index(after_start);
         Ok(Message {
             start,
             headers,
@@ -285,6 +276,58 @@ impl<'a> Message<'a> {
     }
 }
 
+/// What the index pass finds: the header block (up to the blank line),
+/// the body, the first value of each known header and which of them repeat.
+#[derive(Debug, PartialEq, Eq)]
+struct Index<'a> {
+    headers: &'a [u8],
+    body: &'a [u8],
+    known: [Option<&'a [u8]>; KNOWN_COUNT],
+    repeated: u16,
+}
+
+/// The same lines and values as `Lines` + `Known::of`, but a line's name
+/// is only matched at its start and its colon only looked for when it is a
+/// known name: this runs on every line of every packet, and most lines
+/// (Allow, Supported, Max-Forwards, ...) are only skipped to their end.
+fn index(after_start: &[u8]) -> Index<'_> {
+    let mut known = [None; KNOWN_COUNT];
+    let mut repeated = 0u16;
+    let mut s = after_start;
+    loop {
+        match s {
+            [] => {
+                return Index {
+                    headers: after_start,
+                    body: s,
+                    known,
+                    repeated,
+                }
+            }
+            [b'\n', body @ ..] | [b'\r', b'\n', body @ ..] => {
+                return Index {
+                    headers: &after_start[..after_start.len() - s.len()],
+                    body,
+                    known,
+                    repeated,
+                }
+            }
+            _ => {}
+        }
+        let line = Known::at_line_start(s);
+        let end = logical_line_end(s, line.map_or(0, |(_, colon)| colon + 1));
+        if let Some((k, colon)) = line {
+            let slot = &mut known[k as usize];
+            if slot.is_none() {
+                *slot = Some(trim(s.get(colon + 1..end).unwrap_or_default()));
+            } else {
+                repeated |= 1 << k as u16;
+            }
+        }
+        s = s.get(end + 1..).unwrap_or(&s[s.len()..]);
+    }
+}
+
 fn start_line(line: &[u8]) -> Option<StartLine<'_>> {
     if line.len() > VERSION.len() && eq_ic(&line[..VERSION.len()], VERSION) {
         // SIP/2.0 200 OK
@@ -344,6 +387,7 @@ fn sent_by(via: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::header::Lines;
     use crate::sip::Host;
 
     #[test]
@@ -361,6 +405,132 @@ mod tests {
             let m = Message::parse(&text).unwrap();
             assert_eq!(m.from_display_name(), m.from().map(|f| f.display_name));
             assert_eq!(m.to_tag(), m.to().map(|t| t.tag));
+        }
+    }
+
+    /// The index pass as it was first written (every line split at its
+    /// colon, then its name looked up): the fast pass must agree with it
+    /// on any input, odd names, folds and line ends included.
+    fn reference_index(after_start: &[u8]) -> Index<'_> {
+        let mut known = [None; KNOWN_COUNT];
+        let mut repeated = 0u16;
+        let mut lines = Lines::new(after_start);
+        for (name, value) in &mut lines {
+            if let Some(k) = Known::of(name) {
+                let slot = &mut known[k as usize];
+                if slot.is_none() {
+                    *slot = Some(value);
+                } else {
+                    repeated |= 1 << k as u16;
+                }
+            }
+        }
+        Index {
+            headers: &after_start[..after_start.len() - lines.blank_line_and_body()],
+            body: lines.rest(),
+            known,
+            repeated,
+        }
+    }
+
+    #[test]
+    fn index_agrees_with_the_line_by_line_reference() {
+        const NAMES: &[&[u8]] = &[
+            b"Via",
+            b"VIA",
+            b"v",
+            b"V",
+            b"Via ",
+            b"Via\t",
+            b"Vias",
+            b"From",
+            b"f",
+            b"FROM ",
+            b"To",
+            b"t",
+            b"T\t ",
+            b"To-x",
+            b"Call-ID",
+            b"call-id",
+            b"i",
+            b"CSeq",
+            b"cseq",
+            b"Cseqx",
+            b"Contact",
+            b"m",
+            b"Contacts",
+            b"Content-Length",
+            b"content-length",
+            b"l",
+            b"Content-Type",
+            b"c",
+            b"User-Agent",
+            b"user-agent",
+            b"Expires",
+            b"e",
+            b"Expire",
+            b"Authorization",
+            b"Proxy-Authorization",
+            b"proxy-authorizatio",
+            b"Allow",
+            b"x",
+            b"",
+            b" ",
+            b" Via",
+            b"\tFrom",
+            b"Via\r",
+            b"Ca",
+            b"Co",
+            b"C",
+            b"[ia",
+            b"Vi\xc1",
+            b"To\x01",
+            b"u",
+            b"a",
+            b"p",
+        ];
+        const SEPS: &[&[u8]] = &[b":", b" :", b"\t: ", b"", b"::", b": ", b"\r\n :"];
+        const VALUES: &[&[u8]] = &[
+            b"sip:a@b",
+            b"",
+            b"  x  ",
+            b"\"a:b\" <sip:c>",
+            b"1 REGISTER",
+            b"a\r\n b",
+            b"a\n\tb",
+            b":",
+            b"\r",
+        ];
+        const ENDS: &[&[u8]] = &[b"\r\n", b"\n", b"\r\n ", b"\r\n\t", b"\r", b"", b"\r\n\r\n"];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let mut block = Vec::new();
+        for round in 0..20_000 {
+            block.clear();
+            for _ in 0..next(8) {
+                block.extend_from_slice(NAMES[next(NAMES.len())]);
+                block.extend_from_slice(SEPS[next(SEPS.len())]);
+                block.extend_from_slice(VALUES[next(VALUES.len())]);
+                block.extend_from_slice(ENDS[next(ENDS.len())]);
+            }
+            if round % 3 == 0 && !block.is_empty() {
+                let at = next(block.len());
+                block[at] = [b'\r', b'\n', b':', b' ', b'\t', b'A', 0x80][next(7)];
+            }
+            if round % 5 == 0 {
+                block.extend_from_slice(b"\r\nv=0\r\nVia: body\r\n");
+            }
+            assert_eq!(
+                index(&block),
+                reference_index(&block),
+                "{:?}",
+                String::from_utf8_lossy(&block)
+            );
         }
     }
 
