@@ -196,21 +196,19 @@ impl Engine {
         if let Some(k) = self.knock(msg, display, ua) {
             let secs = self.policy.knocks[k].door_secs;
             self.open_door(src, secs, Via::Knock(k as u16), fx);
-            self.remember_request(src, msg);
+            self.remember_request(src, msg, msg.cseq());
             return (Verdict::Accept, Reason::Knock);
         }
         // Rule 5: open door.
         if door.is_some() {
-            self.remember_request(src, msg);
+            self.remember_request(src, msg, msg.cseq());
             return (Verdict::Accept, Reason::Door);
         }
         let method = msg.method().unwrap_or(Method::Other);
         let to_tag = msg.to_tag();
-        if from_name.is_none()
-            || to_tag.is_none()
-            || msg.call_id().is_none()
-            || msg.cseq().is_none()
-        {
+        // Read once: the request record below needs it again.
+        let cseq = msg.cseq();
+        if from_name.is_none() || to_tag.is_none() || msg.call_id().is_none() || cseq.is_none() {
             return (Verdict::Drop, Reason::Malformed);
         }
         // In-dialog request (To tag): the PBX answers 481 to a dialog it
@@ -234,7 +232,7 @@ impl Engine {
         // Rule 7: per-source rate.
         let out = self.rate_gate(src, Reason::Domain);
         if out.0 == Verdict::Accept {
-            self.remember_request(src, msg);
+            self.remember_request(src, msg, cseq);
         }
         out
     }
@@ -295,8 +293,9 @@ impl Engine {
     }
 
     /// Remembers an accepted request so the PBX's answer can be judged.
-    fn remember_request(&mut self, src: Src, msg: &Message<'_>) {
-        let (Some(call_id), Some((cseq, method))) = (msg.call_id(), msg.cseq()) else {
+    /// `cseq` is `msg.cseq()`, passed in by callers that already read it.
+    fn remember_request(&mut self, src: Src, msg: &Message<'_>, cseq: Option<(u32, Method)>) {
+        let (Some(call_id), Some((cseq, method))) = (msg.call_id(), cseq) else {
             return;
         };
         if matches!(method, Method::Ack | Method::Cancel) {

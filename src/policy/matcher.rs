@@ -16,8 +16,9 @@ pub struct SubstringSet {
     /// Lower-cased patterns, non-empty.
     patterns: Vec<Box<[u8]>>,
     /// Bit `a << 8 | b` set when some pattern starts with the lower-cased
-    /// bytes `a b` (1024 words).
-    first_pairs: Vec<u64>,
+    /// bytes `a b` (1024 words; an array, so that a pair's word needs no
+    /// bounds check in the per-byte loop).
+    first_pairs: Box<[u64; 1024]>,
     /// Some pattern is a single byte (then the pair filter cannot be used).
     has_single: bool,
 }
@@ -30,7 +31,7 @@ impl SubstringSet {
     pub fn new<S: AsRef<[u8]>>(patterns: &[S]) -> SubstringSet {
         let mut set = SubstringSet {
             patterns: Vec::new(),
-            first_pairs: vec![0; 1024],
+            first_pairs: Box::new([0; 1024]),
             has_single: false,
         };
         for p in patterns {

@@ -10,7 +10,8 @@
 //! a start line that is not SIP makes the whole message an error.
 
 use super::bytes::{
-    eq_ic, find, is_lws, is_token, param, parse_u32, parse_u32_saturating, trim, unquote, Params,
+    eq_ic, eq_lower, find, is_lws, is_token, param, parse_u32, parse_u32_saturating, trim, unquote,
+    Params,
 };
 use super::header::{logical_line_end, Elements, HeaderValues, Known, KNOWN_COUNT};
 use super::method::Method;
@@ -71,6 +72,9 @@ pub struct Message<'a> {
 }
 
 const VERSION: &[u8] = b"SIP/2.0";
+/// `VERSION` for `eq_lower`, which compares a word at a time (exact for
+/// the digits and punctuation, case-folding for the letters).
+const VERSION_LOWER: &[u8] = b"sip/2.0";
 /// Longest message read: the largest IP packet's payload is shorter.
 const MAX_MESSAGE: usize = 65_535;
 
@@ -184,7 +188,14 @@ impl<'a> Message<'a> {
     }
 
     fn known_first(&self, k: Known) -> Option<&'a [u8]> {
-        Elements::new(self.known[k as usize]?, k.is_list()).next()
+        let value = self.known[k as usize]?;
+        if k.is_list() {
+            Elements::new(value, true).next()
+        } else {
+            // Already trimmed by the index pass: what `Elements` would give
+            // for a value that is not a list, without a second trim.
+            Some(value).filter(|v| !v.is_empty())
+        }
     }
 
     /// The From header.
@@ -329,7 +340,7 @@ fn index(after_start: &[u8]) -> Index<'_> {
 }
 
 fn start_line(line: &[u8]) -> Option<StartLine<'_>> {
-    if line.len() > VERSION.len() && eq_ic(&line[..VERSION.len()], VERSION) {
+    if line.len() > VERSION.len() && eq_lower(&line[..VERSION.len()], VERSION_LOWER) {
         // SIP/2.0 200 OK
         let rest = &line[VERSION.len()..];
         let rest = rest.strip_prefix(b" ")?;
@@ -358,7 +369,7 @@ fn start_line(line: &[u8]) -> Option<StartLine<'_>> {
     if uri.is_empty() || find(uri, b':').is_none() {
         return None;
     }
-    if !eq_ic(&rest[sp2 + 1..], VERSION) {
+    if !eq_lower(&rest[sp2 + 1..], VERSION_LOWER) {
         return None;
     }
     Some(StartLine::Request { method, uri })
