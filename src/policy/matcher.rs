@@ -5,18 +5,19 @@
 //! Scanner lists have ~20 entries and are checked against two header values
 //! on every request, so a naive "every pattern at every offset" search would
 //! eat most of the per-packet budget. `SubstringSet` first looks up each
-//! lower-cased byte pair of the haystack in a 1024-bit filter built from the
-//! patterns' first two bytes (exact: one bit per lower-cased byte pair,
-//! 8 KB); only a hit compares patterns. Typical headers ("Yealink SIP-T46S
-//! 66.86.0.15") cost one bit test per byte.
+//! byte pair of the haystack, as it is, in a 65 536-bit filter holding
+//! every upper/lower-case spelling of the patterns' first two bytes (8 KB):
+//! no case folding per byte, one bit test. Only a hit compares patterns.
+//! Typical headers ("Yealink SIP-T46S 66.86.0.15") cost one bit test per
+//! byte.
 
 /// Case-insensitive substring search for a fixed set of patterns.
 #[derive(Clone, Debug)]
 pub struct SubstringSet {
     /// Lower-cased patterns, non-empty.
     patterns: Vec<Box<[u8]>>,
-    /// Bit `a << 8 | b` set when some pattern starts with the lower-cased
-    /// bytes `a b` (1024 words; an array, so that a pair's word needs no
+    /// Bit `a << 8 | b` set when some pattern starts with the bytes `a b`
+    /// in any case (1024 words; an array, so that a pair's word needs no
     /// bounds check in the per-byte loop).
     first_pairs: Box<[u64; 1024]>,
     /// Some pattern is a single byte (then the pair filter cannot be used).
@@ -43,8 +44,12 @@ impl SubstringSet {
             if lower.len() == 1 {
                 set.has_single = true;
             } else {
-                let bit = pair_bit(lower[0], lower[1]);
-                set.first_pairs[bit >> 6] |= 1 << (bit & 63);
+                for a in [lower[0], lower[0].to_ascii_uppercase()] {
+                    for b in [lower[1], lower[1].to_ascii_uppercase()] {
+                        let bit = pair_bit(a, b);
+                        set.first_pairs[bit >> 6] |= 1 << (bit & 63);
+                    }
+                }
             }
             set.patterns.push(lower);
         }
@@ -59,16 +64,13 @@ impl SubstringSet {
         if self.has_single {
             return self.slow_find(hay);
         }
-        let mut prev = hay[0].to_ascii_lowercase();
-        for (i, b) in hay.iter().enumerate().skip(1) {
-            let cur = b.to_ascii_lowercase();
-            let bit = pair_bit(prev, cur);
-            prev = cur;
+        for (i, pair) in hay.windows(2).enumerate() {
+            let bit = pair_bit(pair[0], pair[1]);
             if self.first_pairs[bit >> 6] & (1 << (bit & 63)) == 0 {
                 continue;
             }
             for p in &self.patterns {
-                if starts_with_ignore_case(&hay[i - 1..], p) {
+                if starts_with_ignore_case(&hay[i..], p) {
                     return Some(p);
                 }
             }
@@ -140,6 +142,7 @@ mod tests {
         );
         assert_eq!(set.find_in(b"X SIPVicious 0.3"), Some(&b"sipvicious"[..]));
         assert_eq!(set.find_in(b"iwar-1.0"), Some(&b"iwar"[..]));
+        assert_eq!(set.find_in(b"x IWar"), Some(&b"iwar"[..]));
         assert_eq!(set.find_in(b"Yealink SIP-T46S 66.86.0.15"), None);
         assert_eq!(set.find_in(b"friendly-scanne"), None);
         assert_eq!(set.find_in(b""), None);

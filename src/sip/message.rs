@@ -245,7 +245,12 @@ impl<'a> Message<'a> {
     /// CSeq number and method; `None` if either part is missing or invalid.
     pub fn cseq(&self) -> Option<(u32, Method)> {
         let v = self.known_first(Known::CSeq)?;
-        let split = v.iter().position(|&b| is_lws(b))?;
+        // `v` is trimmed, so the number is the run of digits it starts
+        // with, and whitespace must end that run: one pass, no re-trim.
+        let split = v.iter().position(|b| !b.is_ascii_digit())?;
+        if !is_lws(v[split]) {
+            return None;
+        }
         let number = parse_u32(&v[..split])?;
         let method = trim(&v[split..]);
         if method.is_empty() || !method.iter().all(|&b| is_token(b)) {
@@ -542,6 +547,48 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(&block)
             );
+        }
+    }
+
+    #[test]
+    fn cseq_agrees_with_split_at_whitespace() {
+        // The first reading: split at the first whitespace, then parse.
+        fn reference(v: &[u8]) -> Option<(u32, Method)> {
+            let split = v.iter().position(|&b| is_lws(b))?;
+            let number = parse_u32(&v[..split])?;
+            let method = trim(&v[split..]);
+            if method.is_empty() || !method.iter().all(|&b| is_token(b)) {
+                return None;
+            }
+            Some((number, Method::from_bytes(method)))
+        }
+        for v in [
+            "1 REGISTER",
+            "1\tINVITE",
+            "01 ACK",
+            "x1 INVITE",
+            "1x INVITE",
+            "1 IN VITE",
+            "4294967295 BYE",
+            "4294967296 BYE",
+            "12345678901 BYE",
+            "1",
+            "1 ",
+            "INVITE",
+            "1 \r\n INVITE",
+            "1:INVITE",
+            "1  INVITE",
+            "1 INV\"ITE",
+        ] {
+            let text = format!("OPTIONS sip:h SIP/2.0\r\nCSeq: {v}\r\n\r\n");
+            let m = Message::parse(text.as_bytes()).unwrap();
+            let value = trim(v.as_bytes());
+            let expect = if value.is_empty() {
+                None
+            } else {
+                reference(value)
+            };
+            assert_eq!(m.cseq(), expect, "{v:?}");
         }
     }
 
