@@ -175,8 +175,8 @@ impl<V: Copy> Table<V> {
             };
             // Distance from home to j and from home to the hole (cyclic):
             // move the entry back only if the hole lies on its probe path.
-            let dist_j = (j + n - home) % n;
-            let dist_hole = (hole + n - home) % n;
+            let dist_j = wrap(j + n - home, n);
+            let dist_hole = wrap(hole + n - home, n);
             if dist_hole <= dist_j {
                 self.slots[hole] = self.slots[j].take();
                 hole = j;
@@ -230,7 +230,9 @@ impl<V: Copy> Table<V> {
         let n = self.slots.len();
         let mut best: Option<(u64, usize)> = None;
         for _ in 0..tries {
-            let mut i = (rng.next() % n as u64) as usize;
+            // Multiply-shift like `home`: a 64-bit division per sample
+            // is slow on x86 and a library call on 32-bit MIPS routers.
+            let mut i = (((rng.next() >> 32) * n as u64) >> 32) as usize;
             // Occupancy ≤ 2/3, so a short walk finds an occupied slot.
             for _ in 0..n {
                 if self.slots[i].is_some() {
@@ -264,6 +266,16 @@ impl<V: Copy> Table<V> {
         let was_live = self.at(i).is_some_and(|(_, v)| live(v));
         self.remove_at(i);
         Some(was_live)
+    }
+}
+
+/// `x % n` for `x < 2 * n` (a cyclic distance), without a division: the
+/// backward shift computes two per moved entry.
+fn wrap(x: usize, n: usize) -> usize {
+    if x >= n {
+        x - n
+    } else {
+        x
     }
 }
 

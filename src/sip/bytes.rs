@@ -292,6 +292,23 @@ mod tests {
                 );
             }
         }
+        // Every length and needle position, so that both the word loop and
+        // the byte loop over the last few bytes get a hit.
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut s = vec![b'a'; len];
+                if let Some(b) = s.get_mut(at) {
+                    *b = b'\n';
+                }
+                if let Some(b) = s.get_mut(at + 3) {
+                    *b = 0;
+                }
+                let expect = (at < len).then_some(at);
+                assert_eq!(find(&s, b'\n'), expect, "{len} {at}");
+                assert_eq!(find2(&s, b'x', b'\n'), expect, "{len} {at}");
+                assert_eq!(find(&s, 0), s.iter().position(|&x| x == 0), "{len} {at}");
+            }
+        }
         assert_eq!(find(b"\x01\x01\x00\x01", 0), Some(2));
         assert_eq!(find(b"abcdefghij\n", b'\n'), Some(10));
         assert!(is_token(b'a') && is_token(b'~') && !is_token(b':') && !is_token(0x80));
