@@ -536,10 +536,15 @@ mod tests {
             }
             if round % 3 == 0 && !block.is_empty() {
                 let at = next(block.len());
-                block[at] = [b'\r', b'\n', b':', b' ', b'\t', b'A', 0x80][next(7)];
+                block[at] = [b'\r', b'\n', b':', b' ', b'\t', b'A', 0x80, 0x0b][next(8)];
             }
             if round % 5 == 0 {
                 block.extend_from_slice(b"\r\nv=0\r\nVia: body\r\n");
+            }
+            if round % 7 == 0 {
+                // A VT right after a LF: the byte a borrow-based search
+                // would wrongly take for a second LF.
+                block.extend_from_slice(b"To: a\n\x0b\nFrom: b\n\n\x0b");
             }
             assert_eq!(
                 index(&block),
