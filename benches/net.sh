@@ -14,6 +14,11 @@
 #       (goal <= 5 ms)
 #
 #   sudo benches/net.sh [--count N] [--rounds R] [--flood N] [--out FILE]
+#                       [--flavour nft|legacy]
+#
+# --flavour: which iptables sipwall's iptables backend (and the baseline's
+# DROP) runs: `nft` (iptables-nft, this Debian's default) or `legacy`
+# (x_tables, what OpenWrt's fw3 routers run), through a PATH shim.
 #
 # Defaults (200k packets, 5 rounds, 1M flood packets / 30 s max) take about
 # 3 minutes. Results go to benches/net.md (or --out) with the command and
@@ -21,7 +26,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-COUNT=200000 ROUNDS=5 FLOOD=1000000 OUT=$ROOT/benches/net.md
+COUNT=200000 ROUNDS=5 FLOOD=1000000 OUT=$ROOT/benches/net.md FLAVOUR=nft
 CMDLINE="benches/net.sh${*:+ $*}"
 LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 while [ $# -gt 0 ]; do
@@ -30,7 +35,8 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--flood) FLOOD=$2; shift ;;
 	--out) OUT=$2; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	--flavour) FLAVOUR=$2; shift ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "net.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -46,6 +52,21 @@ CARGO_TARGET_DIR=$NG_TARGET cargo build --release --quiet --manifest-path benche
 NG=$NG_TARGET/release/netgen
 
 export BED=swb$$ BED_RUN=$ROOT/tests/.run/swb$$ BED_KEEP_LOGS=${BED_KEEP_LOGS:-0}
+case $FLAVOUR in
+nft | legacy)
+	# `iptables` and friends as this flavour, for sipwall and the baseline.
+	SHIM=$BED_RUN/iptables-$FLAVOUR
+	mkdir -p "$SHIM"
+	for t in iptables ip6tables; do
+		for s in "" -save -restore; do
+			real=$(command -v "$t-$FLAVOUR$s") || { echo "net.sh: $t-$FLAVOUR$s not installed" >&2; exit 1; }
+			ln -sf "$real" "$SHIM/$t$s"
+		done
+	done
+	export PATH=$SHIM:$PATH
+	;;
+*) echo "net.sh: --flavour is nft or legacy, not '$FLAVOUR'" >&2; exit 2 ;;
+esac
 B="bash tests/bed/bed.sh"
 SW_PID=""
 cleanup() {
@@ -201,7 +222,8 @@ sw_stop
 	echo "Run: \`sudo $CMDLINE\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r),"
 	echo "load average at start $LOAD0 (a shared machine: other work steals CPU, so read ranges, not digits)."
 	echo "Test bed: tests/bed/bed.sh (wan -> router port forward -> LAN), sipwall $("$SIPWALL" --version 2>/dev/null | awk '{print $2}') release build,"
-	echo "iptables backend. Medians of $ROUNDS interleaved rounds [min..max]; ratios are median/median against the"
+	echo "iptables backend on iptables-$FLAVOUR (port forward, sipwall's rules and the baseline DROP alike). Medians of $ROUNDS"
+	echo "interleaved rounds [min..max]; ratios are median/median against the"
 	echo "baseline of the same run, and in brackets best/best (noise only ever slows a round down)."
 	echo
 	echo "| bench | baseline | sipwall | ratio | goal |"

@@ -197,12 +197,12 @@ fn ipt_banned_source_is_dropped_before_conntrack() {
         "the door's flow did not take the fast path:\n{}",
         pair.server.exec("iptables -nvxL SIPWALL_IN")
     );
-    let raw = rule_packets(&pair.server, "raw", "SIPWALL_RAW", "sipwall_ban4");
+    let raw = rule_packets(&pair.server, "raw", "PREROUTING", "sipwall_ban4");
     let filter = rule_packets(&pair.server, "filter", "SIPWALL_REQ", "sipwall_ban4");
     assert!(
         raw == 3 && filter == 0,
         "banned packets: {raw} dropped in raw, {filter} reached the filter chain (want 3 and 0):\n{}",
-        pair.server.exec("iptables -t raw -nvxL SIPWALL_RAW")
+        pair.server.exec("iptables -t raw -nvxL")
     );
     fw.uninstall().unwrap();
     assert_eq!(

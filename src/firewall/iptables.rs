@@ -584,26 +584,36 @@ fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
 
 /// The `raw` PREROUTING drop of banned sources, for
 /// `iptables-restore --noflush` (the chain is declared, so flushed first).
-/// Ports as addressed, before DNAT: the meaning of `--ctorigdstport` in the
-/// filter chains. The port and the ban lookup come first, so every other
-/// packet pays one port compare or one set miss; allowlist and LAN still
-/// beat a ban. Monitor mode: the chain stays empty (bans only count, in
-/// the filter chain).
+/// The ban lookup sits in the jump itself, so every other packet costs one
+/// set miss and no jump. Ports as addressed, before DNAT: the meaning of
+/// `--ctorigdstport` in the filter chains; allowlist and LAN still beat a
+/// ban. Monitor mode: the chain stays empty (bans only count, in the filter
+/// chain). A jump of another shape (an older sipwall's) is replaced.
 fn render_raw(plan: &Plan, fam: Fam, save: &str) -> String {
     let sfx = fam.suffix();
     let mut s = format!("*raw\n:{RAW_CHAIN} - [0:0]\n");
-    if !save
-        .lines()
-        .any(|l| l == format!("-A PREROUTING -j {RAW_CHAIN}"))
-    {
-        s.push_str(&format!("-I PREROUTING 1 -j {RAW_CHAIN}\n"));
+    let guard = format!("-m set --match-set {SET_PREFIX}ban{sfx} src -j {RAW_CHAIN}");
+    let jump = format!("-A PREROUTING {guard}");
+    let mut present = false;
+    for (line, rest, target) in jumps_to_ours(save) {
+        if target != RAW_CHAIN {
+            continue;
+        }
+        if line == jump && !present {
+            present = true;
+        } else {
+            s.push_str(&format!("-D {rest}\n"));
+        }
+    }
+    if !present {
+        s.push_str(&format!("-I PREROUTING 1 {guard}\n"));
     }
     if !plan.monitor {
         let mut ports: Vec<(&str, u16)> = plan.udp_ports.iter().map(|p| ("udp", *p)).collect();
         ports.extend(plan.tcp_and_tls_ports().into_iter().map(|p| ("tcp", p)));
         for (proto, port) in ports {
             s.push_str(&format!(
-                "-A {RAW_CHAIN} -p {proto} --dport {port} -m set --match-set {SET_PREFIX}ban{sfx} src -m set ! --match-set {SET_PREFIX}allow{sfx} src -m set ! --match-set {SET_PREFIX}lan{sfx} src -j DROP\n"
+                "-A {RAW_CHAIN} -p {proto} --dport {port} -m set ! --match-set {SET_PREFIX}allow{sfx} src -m set ! --match-set {SET_PREFIX}lan{sfx} src -j DROP\n"
             ));
         }
     }
@@ -611,29 +621,33 @@ fn render_raw(plan: &Plan, fam: Fam, save: &str) -> String {
     s
 }
 
+/// Rules of built-in chains that jump to one of ours, as (the line, the
+/// line without `-A `, our chain), from an `iptables-save`.
+fn jumps_to_ours(save: &str) -> impl Iterator<Item = (&str, &str, &str)> {
+    save.lines().filter_map(|line| {
+        let rest = line.strip_prefix("-A ")?;
+        if rest.starts_with("SIPWALL_") {
+            return None;
+        }
+        let mut words = rest.split_whitespace();
+        words.find(|w| *w == "-j")?;
+        let target = words.next().filter(|t| t.starts_with("SIPWALL_"))?;
+        Some((line, rest, target))
+    })
+}
+
 /// Deletes the jumps to our chains from built-in ones, then our chains, in
 /// one table; `save` is that table's `iptables-save`.
 fn removal_script(table: &str, save: &str) -> String {
     let mut s = format!("*{table}\n");
-    let mut ours = Vec::new();
-    for line in save.lines() {
-        if let Some(rest) = line.strip_prefix(':') {
-            if let Some(name) = rest.split_whitespace().next() {
-                if name.starts_with("SIPWALL_") {
-                    ours.push(name.to_string());
-                }
-            }
-        } else if let Some(rest) = line.strip_prefix("-A ") {
-            let mut parts = rest.split_whitespace();
-            if let (Some(chain), Some("-j"), Some(target)) =
-                (parts.next(), parts.next(), parts.next())
-            {
-                if target.starts_with("SIPWALL_") && !chain.starts_with("SIPWALL_") {
-                    s.push_str(&format!("-D {rest}\n"));
-                }
-            }
-        }
+    for (_, rest, _) in jumps_to_ours(save) {
+        s.push_str(&format!("-D {rest}\n"));
     }
+    let ours: Vec<&str> = save
+        .lines()
+        .filter_map(|l| l.strip_prefix(':')?.split_whitespace().next())
+        .filter(|name| name.starts_with("SIPWALL_"))
+        .collect();
     for c in &ours {
         s.push_str(&format!("-F {c}\n"));
     }
@@ -886,13 +900,24 @@ mod tests {
     fn banned_sources_drop_in_raw_before_conntrack_unless_monitoring() {
         let mut plan = Plan::from_config(&Config::default());
         let s = render_raw(&plan, Fam::V4, "");
-        assert!(s.starts_with("*raw\n:SIPWALL_RAW - [0:0]\n-I PREROUTING 1 -j SIPWALL_RAW\n"));
-        assert!(s.contains(
-            "-A SIPWALL_RAW -p udp --dport 5060 -m set --match-set sipwall_ban4 src -m set ! --match-set sipwall_allow4 src -m set ! --match-set sipwall_lan4 src -j DROP\n"
+        assert!(s.starts_with(
+            "*raw\n:SIPWALL_RAW - [0:0]\n-I PREROUTING 1 -m set --match-set sipwall_ban4 src -j SIPWALL_RAW\n"
         ));
-        let again = render_raw(&plan, Fam::V6, "-A PREROUTING -j SIPWALL_RAW\n");
-        assert!(!again.contains("-I PREROUTING"), "the jump is added once");
-        assert!(again.contains("sipwall_ban6 src"));
+        assert!(s.contains(
+            "-A SIPWALL_RAW -p udp --dport 5060 -m set ! --match-set sipwall_allow4 src -m set ! --match-set sipwall_lan4 src -j DROP\n"
+        ));
+        let again = render_raw(
+            &plan,
+            Fam::V6,
+            "-A PREROUTING -m set --match-set sipwall_ban6 src -j SIPWALL_RAW\n",
+        );
+        assert!(!again.contains("PREROUTING"), "the jump is added once");
+        assert!(again.contains("sipwall_allow6 src"));
+        // An older sipwall's plain jump is swapped for the guarded one.
+        let upgraded = render_raw(&plan, Fam::V4, "-A PREROUTING -j SIPWALL_RAW\n");
+        assert!(upgraded.contains("-D PREROUTING -j SIPWALL_RAW\n"));
+        assert!(upgraded
+            .contains("-I PREROUTING 1 -m set --match-set sipwall_ban4 src -j SIPWALL_RAW\n"));
         plan.monitor = true;
         assert!(!render_raw(&plan, Fam::V4, "").contains("DROP"));
     }
@@ -908,10 +933,13 @@ mod tests {
             "{bare}-A PREROUTING -j CT --notrack\n"
         )));
         assert!(!table_is_bare(&format!("{bare}:zone_wan_helper - [0:0]\n")));
-        let script = removal_script("raw", "*raw\n:SIPWALL_RAW - [0:0]\n-A PREROUTING -j SIPWALL_RAW\n-A SIPWALL_RAW -p udp -j DROP\n");
+        let script = removal_script(
+            "raw",
+            "*raw\n:SIPWALL_RAW - [0:0]\n-A PREROUTING -m set --match-set sipwall_ban4 src -j SIPWALL_RAW\n-A SIPWALL_RAW -p udp -j DROP\n",
+        );
         assert_eq!(
             script,
-            "*raw\n-D PREROUTING -j SIPWALL_RAW\n-F SIPWALL_RAW\n-X SIPWALL_RAW\nCOMMIT\n"
+            "*raw\n-D PREROUTING -m set --match-set sipwall_ban4 src -j SIPWALL_RAW\n-F SIPWALL_RAW\n-X SIPWALL_RAW\nCOMMIT\n"
         );
     }
 
