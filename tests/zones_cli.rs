@@ -145,9 +145,12 @@ fn a_failed_download_or_a_daemon_error_fails_the_command() {
     assert!(!ok, "{out}");
     assert!(out.contains("nft said no"), "{out}");
     daemon.join().unwrap();
-    // A 404 with nothing stored for v6: exit 1, a message naming the zone.
+    // A 404 with nothing stored for v6 and the fallback broken: exit 1, a
+    // message naming the zone. (404 at every source is a fact instead:
+    // see `a_country_without_an_ipv6_zone_is_a_fact_not_a_failure`.)
     fs::remove_file(dir.join("run").join("control.sock")).unwrap();
     server.route("/ipdeny/v6/xa-aggregated.zone", Reply::Status(404));
+    server.route("/ipverse/xa/ipv6-aggregated.txt", Reply::Html);
     fs::remove_dir_all(dir.join("state")).unwrap();
     let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
     assert!(!ok, "{out}");
@@ -188,4 +191,75 @@ fn one_refresh_at_a_time() {
     let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
     assert!(ok, "{out}");
     assert_eq!(server.hits("/ipdeny/xa-aggregated.zone"), 1);
+}
+
+#[test]
+fn a_country_without_an_ipv6_zone_is_a_fact_not_a_failure() {
+    let dir = temp_dir("cli-nov6");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    let v4 = fs::read_to_string(Path::new(FIX).join("xa-aggregated.zone")).unwrap();
+    server.route("/ipdeny/xa-aggregated.zone", zone_reply(&v4, Some("\"a\"")));
+    // Neither source has an IPv6 zone for xa: both answer 404.
+    let cfg = config(&dir, &server, "allow");
+    let v6_hits = || {
+        server.hits("/ipdeny/v6/xa-aggregated.zone")
+            + server.hits("/ipverse/xa/ipv6-aggregated.txt")
+    };
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "a missing IPv6 zone failed the refresh: {out}");
+    assert!(out.contains("xa v4: new from primary: 2 prefixes"), "{out}");
+    assert!(
+        out.contains("xa v6: no IPv6 zone published (404 at 127.0.0.1:"),
+        "{out}"
+    );
+    assert!(!out.contains("FAILED"), "{out}");
+    assert!(out.contains("IPv6 is not filtered by country"), "{out}");
+    assert_eq!(v6_hits(), 2);
+    let (ok, out) = sipwall(&["zones", "status", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(out.contains("xa v4: 2 prefixes"), "{out}");
+    assert!(
+        out.contains("xa v6: none published (404 at 127.0.0.1:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("IPv6 is not filtered") && !out.contains("last error"),
+        "{out}"
+    );
+
+    // The nightly run: nobody is asked about IPv6 again, nothing is logged about it.
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("xa v6"), "re-logged a known fact: {out}");
+    assert_eq!(
+        v6_hits(),
+        2,
+        "asked for the unpublished zone again within a week"
+    );
+    // --force asks again.
+    let (ok, out) = sipwall(&["zones", "refresh", "--force", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert_eq!(v6_hits(), 4);
+
+    // A 404 for the IPv4 zone is an error naming the code; the stored copy stays.
+    let stored = dir.join("state").join("zones").join("xa.v4");
+    let before = fs::read(&stored).unwrap();
+    server.route("/ipdeny/xa-aggregated.zone", Reply::Status(404));
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("no IPv4 zone for 'xa' at any source (404") && out.contains("country code"),
+        "{out}"
+    );
+    assert!(
+        out.contains("keeping the stored zone (2 prefixes)"),
+        "{out}"
+    );
+    assert_eq!(fs::read(&stored).unwrap(), before);
+    let (_, out) = sipwall(&["zones", "status", "--config", &cfg]);
+    assert!(
+        out.contains("xa v4: 2 prefixes") && out.contains("last error: no IPv4 zone for 'xa'"),
+        "{out}"
+    );
 }

@@ -344,3 +344,63 @@ fn allow_mode_over_http_never_empties_the_set() {
     assert_eq!(zones::load_stored(&cfg, &mut boot), Ok((2, 2)));
     assert_eq!(boot.loads[0], kernel.loads[0]);
 }
+
+#[test]
+fn allow_mode_with_a_country_that_publishes_no_ipv6_zone() {
+    let dir = temp_dir("allow-nov6");
+    let _c = Cleanup(dir.clone());
+    let state = dir.join("state");
+    let server = Server::http();
+    serve_xa(&server);
+    // xb has an IPv4 zone only: both sources answer 404 for its IPv6 one.
+    server.route(
+        "/ipdeny/xb-aggregated.zone",
+        zone_reply(&fixture("xb-aggregated.zone"), None),
+    );
+    let mut cfg = config(&server, "http", &state, &["xa", "xb"]);
+    cfg.geo.mode = GeoMode::Allow;
+    let mut src = HttpSource::new(&options(None));
+    let mut kernel = Recorder::default();
+    let rep = zones::refresh(&cfg, false, &mut src, &mut kernel, RETRY);
+    assert!(rep.ok(), "{rep:#?}");
+    assert!(matches!(
+        rep.zones[3].outcome,
+        Outcome::NonePublished { first: true, .. }
+    ));
+    // Both countries' IPv4 prefixes are allowed; IPv6 is xa's alone.
+    let (v4, v6) = kernel.loads[0].clone();
+    let want: Vec<Ipv4Net> = ["192.0.2.0/25", "198.51.100.0/24", "203.0.113.0/24"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(v4, want, "xa + xb IPv4, aggregated");
+    assert_eq!(v6.len(), 2);
+    let st = zones::status(&cfg);
+    assert!(st[3]
+        .to_string()
+        .starts_with("xb v6: none published (404 at 127.0.0.1:"));
+    assert_eq!(st[3].note, None, "xa has an IPv6 zone: IPv6 is filtered");
+    // The next run does not ask again and still loads the same sets.
+    server.reset_hits();
+    let rep = zones::refresh(&cfg, false, &mut src, &mut kernel, RETRY);
+    assert!(rep.ok(), "{rep:#?}");
+    assert_eq!(server.hits("/ipdeny/v6/xb-aggregated.zone"), 0);
+    assert_eq!(kernel.loads[1], kernel.loads[0]);
+    // A reboot without network: the same sets, and allow mode is not
+    // blocked by the zone that does not exist.
+    drop(server);
+    let mut boot = Recorder::default();
+    assert_eq!(zones::load_stored(&cfg, &mut boot), Ok((v4.len(), 2)));
+    // With xb alone nothing is allowed over IPv6 by country: the IPv6 set
+    // stays empty (so unfiltered) and status says so.
+    cfg.geo.countries = vec!["xb".into()];
+    let mut boot = Recorder::default();
+    let (_, n6) = zones::load_stored(&cfg, &mut boot).unwrap();
+    assert_eq!(n6, 0);
+    let st = zones::status(&cfg);
+    assert!(
+        st[1].to_string().contains("IPv6 is not filtered"),
+        "{}",
+        st[1]
+    );
+}

@@ -317,7 +317,10 @@ pub fn render_status(s: &Value) -> String {
                         format!("{} {}", text(z.get("country")), text(z.get("family"))),
                         int(z.get("entries")).to_string(),
                         age,
-                        text(z.get("source")),
+                        match z.get("none_published").and_then(|n| n.as_str()) {
+                            Some(at) => format!("none published (404 at {at})"),
+                            None => text(z.get("source")),
+                        },
                         text(z.get("last_error")),
                     ]
                 })

@@ -21,11 +21,16 @@ USAGE:
     sipwall zones refresh [--force] [--stats] [--config PATH]
         download every configured country (IPv4 + IPv6), keep the good ones
         on storage and load them; --force accepts a zone that shrank by
-        more than half; --stats prints time and peak memory
+        more than half or that no source publishes any more, and asks
+        again for IPv6 zones known to be unpublished; --stats prints time
+        and peak memory. An IPv6 zone that every source answers 404 for
+        (ipdeny has none for some small territories) is not an error: it
+        is reported once and asked for again weekly. A 404 for an IPv4
+        zone is an error (check the country code).
     sipwall zones load [--config PATH]
         have the running sipwall load the stored zones (no download)
     sipwall zones status [--json] [--config PATH]
-        per zone: prefixes, age, source, last error
+        per zone: prefixes, age, source, last error, or none published (404)
     sipwall zones cron install|remove [--crontab PATH] [--config PATH]
         add (idempotently, random minute) or remove the refresh cron line;
         install removes it while zones are off (geo.enabled 0 or no country);
@@ -82,7 +87,7 @@ fn refresh(mut args: Args) -> Result<(), String> {
     let mut kernel = Kernel::open(&c)?;
     let mut src = zone_source();
     let report = zones::refresh(&c, force, src.as_mut(), &mut kernel, RetryPolicy::default());
-    for z in &report.zones {
+    for z in report.zones.iter().filter(|z| z.worth_logging()) {
         if z.ok() {
             println!("{z}");
         } else {
@@ -93,15 +98,19 @@ fn refresh(mut args: Args) -> Result<(), String> {
         eprintln!("sipwall: {e}");
     }
     match (&report.loaded, &report.load_error) {
-        (Some((v4, v6)), _) => println!(
-            "zones: {v4} IPv4 and {v6} IPv6 prefixes ({} mode); {}",
-            if c.geo.mode == crate::config::GeoMode::Allow {
-                "allow"
-            } else {
-                "block"
-            },
-            kernel.said.as_deref().unwrap_or("")
-        ),
+        (Some((v4, v6)), _) => {
+            let allow = c.geo.mode == crate::config::GeoMode::Allow;
+            println!(
+                "zones: {v4} IPv4 and {v6} IPv6 prefixes ({} mode){}; {}",
+                if allow { "allow" } else { "block" },
+                if allow && *v6 == 0 {
+                    " — IPv6 is not filtered by country: no allowed country has an IPv6 zone"
+                } else {
+                    ""
+                },
+                kernel.said.as_deref().unwrap_or("")
+            )
+        }
         (None, Some(e)) => eprintln!("sipwall: {e}"),
         (None, None) => {}
     }

@@ -36,6 +36,10 @@ pub struct FetchError {
     /// Worth another attempt (timeouts, 5xx, cut connections); a 404 or a
     /// certificate the client does not trust is not.
     pub retry: bool,
+    /// The server said the file does not exist (HTTP 404 or 410). Kept
+    /// apart from other failures: ipdeny publishes no IPv6 zone for some
+    /// small territories, and that is a fact to record, not an outage.
+    pub not_found: bool,
     pub message: String,
 }
 
@@ -129,6 +133,7 @@ impl ZoneSource for HttpSource {
         if status != 200 {
             return Err(FetchError {
                 retry: status >= 500 || status == 429 || status == 408,
+                not_found: status == 404 || status == 410,
                 message: format!(
                     "HTTP {status} {}",
                     resp.status().canonical_reason().unwrap_or("")
@@ -173,6 +178,7 @@ fn transport_error(e: ureq::Error) -> FetchError {
     };
     FetchError {
         retry: !tls && !permanent,
+        not_found: false,
         message,
     }
 }

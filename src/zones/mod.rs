@@ -97,6 +97,13 @@ pub struct ZoneStatus {
     pub last_error: Option<String>,
     /// Whether a copy is on storage (it is what the kernel gets at boot).
     pub stored: bool,
+    /// The sources that answered 404 when the country publishes no zone
+    /// of this family ("ipdeny.com, ipverse"); `age_secs` is then the age
+    /// of that answer.
+    pub none_published: Option<String>,
+    /// What the admin must know beyond this zone, e.g. that IPv6 is not
+    /// filtered at all in allow mode.
+    pub note: Option<String>,
 }
 
 impl ZoneStatus {
@@ -118,6 +125,9 @@ impl ZoneStatus {
                 .map(Value::from)
                 .unwrap_or(Value::Null),
         );
+        let opt = |s: &Option<String>| s.as_deref().map(Value::from).unwrap_or(Value::Null);
+        v.set("none_published", opt(&self.none_published));
+        v.set("note", opt(&self.note));
         v
     }
 }
@@ -125,6 +135,16 @@ impl ZoneStatus {
 impl std::fmt::Display for ZoneStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: ", self.country, self.family.as_str())?;
+        if let Some(at) = &self.none_published {
+            write!(f, "none published (404 at {at})")?;
+            if let Some(a) = self.age_secs {
+                write!(f, ", checked {} ago", human_age(a))?;
+            }
+            if let Some(n) = &self.note {
+                write!(f, "; {n}")?;
+            }
+            return Ok(());
+        }
         if self.stored {
             write!(f, "{} prefixes", self.entries)?;
         } else {
@@ -138,6 +158,9 @@ impl std::fmt::Display for ZoneStatus {
         }
         if let Some(e) = &self.last_error {
             write!(f, "; last error: {e}")?;
+        }
+        if let Some(n) = &self.note {
+            write!(f, "; {n}")?;
         }
         Ok(())
     }
@@ -161,6 +184,8 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
             // The stored file is the truth (it is what the kernel gets).
             let entries = store::stored_entries(&dir, cc, family);
             let stored = entries.is_some();
+            let none_published = (entries == Some(0) && rec.is_some_and(|r| r.absent.is_some()))
+                .then(|| refresh::not_found_at(&config.geo, family));
             out.push(ZoneStatus {
                 country: cc.clone(),
                 family,
@@ -169,7 +194,25 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
                 source: rec.map(|r| r.source.clone()).unwrap_or_default(),
                 last_error: rec.and_then(|r| r.error.clone()),
                 stored,
+                none_published,
+                note: None,
             });
+        }
+    }
+    // Allow mode filters a family only while its set holds something: say
+    // so when no allowed country has an IPv6 zone, or an admin would
+    // believe IPv6 callers are held to the list too.
+    let v6 = || out.iter().filter(|z| z.family == Family::V6);
+    if config.geo.mode == GeoMode::Allow
+        && v6().count() > 0
+        && v6().all(|z| z.stored && z.entries == 0)
+    {
+        for z in out.iter_mut().filter(|z| z.family == Family::V6) {
+            z.note = Some(
+                "no allowed country has an IPv6 zone, so IPv6 is not filtered by country \
+                 (an empty zone never locks anyone out)"
+                    .into(),
+            );
         }
     }
     out

@@ -7,7 +7,13 @@
 //! * a zone that shrank by more than half is held back unless forced
 //!   (a half-published upstream file looks exactly like that);
 //! * in allow mode the kernel set is replaced only when every listed
-//!   country has a zone, so a failed download never locks everyone out.
+//!   country has a zone, so a failed download never locks everyone out;
+//! * an IPv6 zone that every source answers 404 for, while the country's
+//!   IPv4 zone is fine, is a fact ("none published": ipdeny has no IPv6
+//!   zone for some small territories), not a failure. It is stored as an
+//!   empty zone, reported once, and asked for again only weekly or with
+//!   `--force`, so cron does not cry wolf on every run. A 404 for an IPv4
+//!   zone stays an error: the country code is most likely mistyped.
 //!
 //! I/O goes through [`ZoneSource`] (network) and [`GeoSets`] (kernel); the
 //! clock is a parameter. Storage is the state directory.
@@ -49,6 +55,10 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How long a zone known to be unpublished is trusted before the sources
+/// are asked again (a zone that appears later is picked up within it).
+pub const RECHECK_ABSENT_SECS: u64 = 7 * 86_400;
+
 /// What happened to one zone in this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -69,6 +79,13 @@ pub enum Outcome {
     HeldBack { kept: usize, offered: usize },
     /// No source worked; `kept` is the stored copy still in use.
     Failed { error: String, kept: Option<usize> },
+    /// Every source answered 404 for this IPv6 zone while the IPv4 zone is
+    /// published: the country has none; it contributes nothing. `at` names
+    /// the sources; `first` is true when this is news (worth a log line).
+    NonePublished { at: String, first: bool },
+    /// Every source answered 404 for a zone we hold prefixes of: the stored
+    /// copy stays unless forced (an upstream mistake looks just like it).
+    Withdrawn { kept: usize, at: String },
 }
 
 #[derive(Clone, Debug)]
@@ -87,8 +104,14 @@ impl ZoneReport {
     pub fn ok(&self) -> bool {
         !matches!(
             self.outcome,
-            Outcome::HeldBack { .. } | Outcome::Failed { .. }
+            Outcome::HeldBack { .. } | Outcome::Failed { .. } | Outcome::Withdrawn { .. }
         )
+    }
+
+    /// False for a zone already known to be unpublished: cron output goes
+    /// to syslog, and the same fact every night would bury real failures.
+    pub fn worth_logging(&self) -> bool {
+        !matches!(self.outcome, Outcome::NonePublished { first: false, .. })
     }
 }
 
@@ -113,6 +136,17 @@ impl fmt::Display for ZoneReport {
                 write!(f, "FAILED: {error}; keeping the stored zone ({k} prefixes)")?
             }
             Outcome::Failed { error, kept: None } => write!(f, "FAILED: {error}; no stored zone")?,
+            Outcome::NonePublished { at, .. } => write!(
+                f,
+                "no IPv6 zone published (404 at {at}): {} is matched by its IPv4 zone only; \
+                 asked again weekly or with `sipwall zones refresh --force`",
+                self.cc
+            )?,
+            Outcome::Withdrawn { kept, at } => write!(
+                f,
+                "HELD BACK: no source publishes this zone any more (404 at {at}); keeping the \
+                 stored zone ({kept} prefixes) — run `sipwall zones refresh --force` to drop it"
+            )?,
         }
         if self.rejected > 0 {
             write!(f, "; {} lines rejected", self.rejected)?;
@@ -171,8 +205,14 @@ impl Refresh<'_> {
         let mut all6: Vec<Ipv6Net> = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for cc in &self.geo.countries {
-            let (r4, n4) = self.one::<Ipv4Net>(&dir, cc, &old, src, &mut report);
-            let (r6, n6) = self.one::<Ipv6Net>(&dir, cc, &old, src, &mut report);
+            let (r4, n4) = self.one::<Ipv4Net>(&dir, cc, &old, src, &mut report, false);
+            // A 404 for IPv6 means "none published" only if the same
+            // sources know the country (its IPv4 zone came through).
+            let v4_published = !matches!(
+                report.zones.last().map(|z| &z.outcome),
+                Some(Outcome::Failed { .. })
+            );
+            let (r6, n6) = self.one::<Ipv6Net>(&dir, cc, &old, src, &mut report, v4_published);
             records.push(r4);
             records.push(r6);
             match n4 {
@@ -202,6 +242,7 @@ impl Refresh<'_> {
         old: &[Record],
         src: &mut dyn ZoneSource,
         report: &mut RefreshReport,
+        absence_ok: bool,
     ) -> (Record, Option<Vec<N>>) {
         let mut rec = old
             .iter()
@@ -224,6 +265,20 @@ impl Refresh<'_> {
             rec.etag = None;
             rec.last_modified = None;
         }
+        let at = not_found_at(self.geo, N::KIND);
+        if absence_ok && !self.force && known_absent(&rec, &stored, self.now) {
+            rec.entries = 0;
+            rec.error = None;
+            report.zones.push(ZoneReport {
+                cc: cc.to_string(),
+                family: N::KIND,
+                outcome: Outcome::NonePublished { at, first: false },
+                rejected: 0,
+                first_rejected: None,
+                warnings,
+            });
+            return (rec, Some(Vec::new()));
+        }
         let sources: [(&'static str, &str); 2] = [
             ("primary", N::url(self.geo, false)),
             ("fallback", N::url(self.geo, true)),
@@ -231,6 +286,8 @@ impl Refresh<'_> {
         let mut outcome = None;
         let mut result = None;
         let mut rejected = (0, None);
+        // Whether every source tried so far said 404 (and at least one was).
+        let mut all_not_found: Option<bool> = None;
         for (name, template) in sources {
             if template.is_empty() {
                 continue;
@@ -246,6 +303,7 @@ impl Refresh<'_> {
             };
             match self.attempt::<N>(src, &url, cond) {
                 Ok(None) if stored.is_none() => {
+                    all_not_found = Some(false);
                     warnings.push(format!(
                         "{name} {url}: answered 304 Not Modified but no copy is stored"
                     ));
@@ -254,6 +312,7 @@ impl Refresh<'_> {
                     let entries = stored.as_ref().map(Vec::len).unwrap_or(0);
                     rec.fetched = Some(self.now);
                     rec.error = None;
+                    rec.absent = None;
                     outcome = Some(Outcome::NotModified { entries });
                     result = stored.clone();
                     break;
@@ -275,16 +334,38 @@ impl Refresh<'_> {
                     result = nets;
                     break;
                 }
-                Err(e) => warnings.push(format!("{name} {url}: {e}")),
+                Err(e) => {
+                    all_not_found = Some(all_not_found.unwrap_or(true) && e.not_found);
+                    warnings.push(format!("{name} {url}: {}", e.message));
+                }
             }
+        }
+        let nowhere = outcome.is_none() && all_not_found == Some(true);
+        if nowhere && absence_ok {
+            let (o, nets) = self.absent::<N>(dir, cc, at.clone(), &stored, &mut rec, report);
+            warnings.clear();
+            outcome = Some(o);
+            result = nets;
         }
         let outcome = match outcome {
             Some(o) => o,
             None => {
+                let details = warnings.join("; ");
                 let error = if warnings.is_empty() {
                     "no source URL configured".to_string()
+                } else if nowhere && N::KIND == Family::V4 {
+                    format!(
+                        "no IPv4 zone for '{cc}' at any source (404 at {at}): '{cc}' is most \
+                         likely not a country code these sources know — check `list country` \
+                         in the geo section (ISO 3166 two-letter codes such as de, us) ({details})"
+                    )
+                } else if nowhere {
+                    format!(
+                        "no IPv6 zone for '{cc}' at any source (404 at {at}); not taken as \
+                         'none published' while its IPv4 zone fails too ({details})"
+                    )
                 } else {
-                    warnings.join("; ")
+                    details
                 };
                 warnings.clear();
                 rec.error = Some(error.clone());
@@ -318,17 +399,23 @@ impl Refresh<'_> {
         src: &mut dyn ZoneSource,
         url: &str,
         cond: Conditional<'_>,
-    ) -> Result<Option<(Parsed<N>, Option<String>, Option<String>)>, String> {
+    ) -> Result<Option<(Parsed<N>, Option<String>, Option<String>)>, FetchError> {
         let attempts = self.retry.attempts.max(1);
         let mut wait = self.retry.backoff;
-        let mut last = String::new();
+        let mut last = FetchError {
+            retry: false,
+            not_found: false,
+            message: String::new(),
+        };
         for n in 1..=attempts {
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(if last.is_empty() {
+                last.message = if last.message.is_empty() {
                     "not tried: this refresh ran out of time (other sources were too slow)".into()
                 } else {
-                    format!("{last}; then this refresh ran out of time")
-                });
+                    format!("{}; then this refresh ran out of time", last.message)
+                };
+                last.not_found = false;
+                return Err(last);
             }
             let err = match src.get(url, cond) {
                 Ok(Fetched::NotModified) => return Ok(None),
@@ -346,6 +433,7 @@ impl Refresh<'_> {
                                 || matches!(&e, ParseError::Read(m) if !m.contains("limit"));
                             FetchError {
                                 retry,
+                                not_found: false,
                                 message: e.to_string(),
                             }
                         }
@@ -353,12 +441,12 @@ impl Refresh<'_> {
                 }
                 Err(e) => e,
             };
-            last = if n > 1 {
-                format!("{} (after {n} attempts)", err.message)
-            } else {
-                err.message
-            };
-            if !err.retry || n == attempts {
+            let retry = err.retry;
+            last = err;
+            if n > 1 {
+                last.message = format!("{} (after {n} attempts)", last.message);
+            }
+            if !retry || n == attempts {
                 break;
             }
             src.pause(wait);
@@ -408,6 +496,12 @@ impl Refresh<'_> {
             }
         };
         let same = stored.as_ref() == Some(&parsed.nets);
+        // A zone that was "none published" until now is new, not "was 0".
+        let before = stored
+            .as_ref()
+            .map(Vec::len)
+            .filter(|&n| n > 0 || rec.absent.is_none());
+        rec.absent = None;
         rec.fetched = Some(self.now);
         if !same || rec.changed.is_none() {
             rec.changed = Some(self.now);
@@ -425,12 +519,93 @@ impl Refresh<'_> {
         } else {
             Outcome::Updated {
                 entries: offered,
-                before: stored.as_ref().map(Vec::len),
+                before,
                 source,
             }
         };
         (outcome, Some(parsed.nets))
     }
+
+    /// Every source answered 404 and the IPv4 zone is fine: record that
+    /// the country publishes no zone of this family (an empty stored zone),
+    /// unless we hold prefixes of it — a zone that vanished upstream keeps
+    /// its stored copy until `--force`, like one that shrank.
+    fn absent<N: Kept>(
+        &self,
+        dir: &Path,
+        cc: &str,
+        at: String,
+        stored: &Option<Vec<N>>,
+        rec: &mut Record,
+        report: &mut RefreshReport,
+    ) -> (Outcome, Option<Vec<N>>) {
+        let kept = stored.as_ref().map(Vec::len).unwrap_or(0);
+        if kept > 0 && !self.force {
+            rec.error = Some(format!(
+                "held back: no source publishes this zone any more (404 at {at}); \
+                 run `sipwall zones refresh --force` to drop the stored {kept} prefixes"
+            ));
+            return (Outcome::Withdrawn { kept, at }, stored.clone());
+        }
+        let path = store::zone_path(dir, cc, N::KIND);
+        if let Err(e) = store::write_if_changed(&path, &N::encode(&[])) {
+            report
+                .storage_errors
+                .push(format!("cannot write {}: {e}", path.display()));
+        }
+        let first = rec.absent.is_none() || kept > 0 || self.force;
+        if kept > 0 || rec.changed.is_none() {
+            rec.changed = Some(self.now);
+        }
+        rec.absent = Some(self.now);
+        rec.fetched = Some(self.now);
+        rec.source = String::new();
+        rec.etag = None;
+        rec.last_modified = None;
+        rec.rejected = 0;
+        rec.error = None;
+        (Outcome::NonePublished { at, first }, Some(Vec::new()))
+    }
+}
+
+/// A zone known to be unpublished whose empty stored copy is younger than
+/// [`RECHECK_ABSENT_SECS`]: not worth a request. A clock that went
+/// backwards makes it due at once rather than never.
+fn known_absent<N>(rec: &Record, stored: &Option<Vec<N>>, now: u64) -> bool {
+    match (rec.absent, stored) {
+        (Some(t), Some(nets)) => nets.is_empty() && now >= t && now - t < RECHECK_ABSENT_SECS,
+        _ => false,
+    }
+}
+
+/// The sources of a family as an admin knows them, for "404 at ...":
+/// the host without `www.`, or the GitHub project for raw GitHub files
+/// ("ipdeny.com, ipverse" with the default URLs).
+pub(super) fn not_found_at(geo: &Geo, family: Family) -> String {
+    let templates = match family {
+        Family::V4 => [&geo.ipv4_url, &geo.fallback_ipv4_url],
+        Family::V6 => [&geo.ipv6_url, &geo.fallback_ipv6_url],
+    };
+    let mut labels: Vec<String> = Vec::new();
+    for t in templates.iter().filter(|t| !t.is_empty()) {
+        let label = source_label(t);
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    labels.join(", ")
+}
+
+fn source_label(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let mut parts = rest.split('/');
+    let host = parts.next().unwrap_or("");
+    if host.eq_ignore_ascii_case("raw.githubusercontent.com") {
+        if let Some(owner) = parts.next().filter(|o| !o.is_empty()) {
+            return owner.to_string();
+        }
+    }
+    host.strip_prefix("www.").unwrap_or(host).to_string()
 }
 
 /// Merges the zones and replaces the kernel sets, unless that would lock
@@ -655,6 +830,7 @@ mod tests {
                 Answer::NotModified => Ok(Fetched::NotModified),
                 Answer::Fail(retry) => Err(FetchError {
                     retry,
+                    not_found: !retry,
                     message: if retry {
                         "HTTP 503".into()
                     } else {
@@ -707,11 +883,22 @@ mod tests {
     const V6: &str = "2001:db8:1::/48\n";
 
     fn run(g: &Geo, d: &Path, force: bool, src: &mut Canned, k: &mut Kernel) -> RefreshReport {
+        run_at(1_000, g, d, force, src, k)
+    }
+
+    fn run_at(
+        now: u64,
+        g: &Geo,
+        d: &Path,
+        force: bool,
+        src: &mut Canned,
+        k: &mut Kernel,
+    ) -> RefreshReport {
         let r = Refresh {
             geo: g,
             state_dir: d,
             force,
-            now: 1_000,
+            now,
             retry: RetryPolicy {
                 attempts: 3,
                 backoff: Duration::from_millis(100),
@@ -973,5 +1160,179 @@ mod tests {
         assert!(store::zone_path(&zd, "xa", Family::V4).is_file());
         assert!(!store::zone_path(&zd, "xb", Family::V4).exists());
         let _ = fs::remove_dir_all(&d);
+    }
+
+    fn v6_calls(src: &Canned) -> usize {
+        src.calls.iter().filter(|(u, _)| u.contains("6/")).count()
+    }
+
+    #[test]
+    fn a_v6_zone_404_everywhere_is_none_published_logged_once_and_rechecked_weekly() {
+        let d = dir("nov6");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(rep.loaded, Some((4, 0)));
+        let z = &rep.zones[1];
+        assert!(matches!(
+            z.outcome,
+            Outcome::NonePublished { first: true, .. }
+        ));
+        assert!(z.worth_logging());
+        assert!(
+            z.to_string()
+                .contains("no IPv6 zone published (404 at p6, f6)"),
+            "{z}"
+        );
+        assert!(src.pauses.is_empty(), "a 404 was retried");
+        assert_eq!(v6_calls(&src), 2);
+        let zd = store::zones_dir(&d);
+        assert_eq!(store::read_v6(&zd, "xa"), Ok(Some(Vec::new())));
+        // The next nightly run asks nobody and says nothing.
+        let rep = run_at(1_000 + 86_400, &g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(v6_calls(&src), 2, "asked again within the week");
+        assert!(!rep.zones[1].worth_logging(), "{}", rep.zones[1]);
+        assert_eq!(rep.loaded, Some((4, 0)));
+        // A week later it is asked again: still none, still quiet.
+        let later = 1_000 + RECHECK_ABSENT_SECS;
+        let rep = run_at(later, &g, &d, false, &mut src, &mut k);
+        assert!(rep.ok() && !rep.zones[1].worth_logging(), "{rep:?}");
+        assert_eq!(v6_calls(&src), 4);
+        // --force asks at once; a zone that appeared is picked up as new.
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let rep = run_at(later + 60, &g, &d, true, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert!(
+            matches!(
+                rep.zones[1].outcome,
+                Outcome::Updated {
+                    entries: 1,
+                    before: None,
+                    ..
+                }
+            ),
+            "{rep:?}"
+        );
+        assert_eq!(rep.loaded, Some((4, 1)));
+        let st = store::read_status(&zd);
+        assert_eq!(st[1].absent, None);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn allow_mode_with_no_v6_zone_loads_ipv4_and_says_ipv6_is_unfiltered() {
+        let d = dir("nov6-allow");
+        let g = geo(GeoMode::Allow, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(
+            k.loads,
+            vec![(Ipv4Net::aggregate(&parse4(V4_BIG)), Vec::new())]
+        );
+        let mut boot = Kernel::default();
+        assert_eq!(load_stored_into(&g, &d, &mut boot), Ok((4, 0)));
+        let mut c = crate::config::Config::default();
+        c.global.state_dir = d.clone();
+        c.geo = g.clone();
+        assert!(super::super::allow_mode_ready(&c));
+        assert!(super::super::missing(&c).is_empty());
+        let st = super::super::status_at(&c, 1_000 + 3 * 86_400);
+        let line = st[1].to_string();
+        assert!(
+            line.starts_with("xa v6: none published (404 at p6, f6), checked 3d ago"),
+            "{line}"
+        );
+        assert!(line.contains("IPv6 is not filtered"), "{line}");
+        assert_eq!(st[1].last_error, None);
+        assert_eq!(st[0].note, None);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    fn parse4(text: &str) -> Vec<Ipv4Net> {
+        text.lines().map(|l| l.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_v6_zone_that_vanishes_is_kept_until_forced() {
+        let d = dir("withdrawn");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None), Answer::Fail(false)]);
+        let mut k = Kernel::default();
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(!rep.ok());
+        assert!(
+            matches!(rep.zones[1].outcome, Outcome::Withdrawn { kept: 1, .. }),
+            "{rep:?}"
+        );
+        assert!(rep.zones[1].to_string().contains("--force"));
+        assert_eq!(rep.loaded, Some((4, 1)));
+        let rep = run(&g, &d, true, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert!(matches!(
+            rep.zones[1].outcome,
+            Outcome::NonePublished { first: true, .. }
+        ));
+        assert_eq!(rep.loaded, Some((4, 0)));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_v4_404_names_the_country_code_and_v6_404_is_then_no_fact() {
+        let d = dir("v4-404");
+        let g = geo(GeoMode::Block, &["xq"]);
+        let mut src = Canned::default();
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(!rep.ok());
+        let v4 = rep.zones[0].to_string();
+        assert!(
+            v4.contains("no IPv4 zone for 'xq'") && v4.contains("country code"),
+            "{v4}"
+        );
+        assert!(matches!(
+            rep.zones[1].outcome,
+            Outcome::Failed { kept: None, .. }
+        ));
+        assert!(rep.zones[1].to_string().contains("IPv4 zone fails too"));
+        assert_eq!(store::read_status(&store::zones_dir(&d))[1].absent, None);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_v6_404_with_the_fallback_down_stays_an_error() {
+        let d = dir("v6-mixed");
+        let g = geo(GeoMode::Block, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("f6/xa", vec![Answer::Fail(true)]);
+        let mut k = Kernel::default();
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(!rep.ok());
+        assert!(
+            matches!(rep.zones[1].outcome, Outcome::Failed { .. }),
+            "{rep:?}"
+        );
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn sources_are_named_as_an_admin_knows_them() {
+        let g = Geo::default();
+        assert_eq!(not_found_at(&g, Family::V6), "ipdeny.com, ipverse");
+        assert_eq!(
+            source_label("http://127.0.0.1:8080/x/{cc}"),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(source_label("mirror.example/z/{cc}"), "mirror.example");
     }
 }

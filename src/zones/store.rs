@@ -148,10 +148,15 @@ pub struct Record {
     pub rejected: u64,
     /// Why the last refresh did not update this zone (None: it did).
     pub error: Option<String>,
+    /// Unix seconds when every source last answered 404 for this zone: it
+    /// is not published (ipdeny has no IPv6 zone for some territories).
+    /// The stored copy is then an empty zone, so boot, allow mode and
+    /// "missing zone" checks need no special case.
+    pub absent: Option<u64>,
 }
 
 const STATUS_FILE: &str = "status";
-const STATUS_HEADER: &str = "# sipwall zones status v1: cc family entries fetched changed source etag last_modified rejected error";
+const STATUS_HEADER: &str = "# sipwall zones status v2: cc family entries fetched changed source etag last_modified rejected error absent";
 
 pub fn read_status(dir: &Path) -> Vec<Record> {
     let text = match fs::read_to_string(dir.join(STATUS_FILE)) {
@@ -166,7 +171,8 @@ pub fn read_status(dir: &Path) -> Vec<Record> {
 
 fn parse_record(line: &str) -> Option<Record> {
     let f: Vec<&str> = line.split('\t').collect();
-    if f.len() != 10 {
+    // v1 files (before `absent`) have 10 fields; they still load.
+    if f.len() != 10 && f.len() != 11 {
         return None;
     }
     let opt = |s: &str| {
@@ -187,6 +193,7 @@ fn parse_record(line: &str) -> Option<Record> {
         last_modified: opt(f[7]),
         rejected: f[8].parse().unwrap_or(0),
         error: opt(f[9]),
+        absent: f.get(10).and_then(|v| v.parse().ok()),
     })
 }
 
@@ -206,6 +213,7 @@ pub fn write_status(dir: &Path, records: &[Record]) -> io::Result<bool> {
             clean(r.last_modified.as_deref().unwrap_or("")),
             r.rejected.to_string(),
             clean(r.error.as_deref().unwrap_or("")),
+            num(r.absent),
         ];
         text.push_str(&fields.join("\t"));
         text.push('\n');
@@ -246,6 +254,7 @@ mod tests {
             last_modified: Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
             rejected: 2,
             error: Some("line1\nline2".into()),
+            absent: Some(1_700_000_100),
         };
         assert!(write_status(&d, std::slice::from_ref(&r)).unwrap());
         assert!(
@@ -258,6 +267,21 @@ mod tests {
         assert_eq!(back[0].error.as_deref(), Some("line1 line2"));
         assert_eq!(back[0].entries, 3025);
         assert_eq!(back[0].changed, None);
+        assert_eq!(back[0].absent, Some(1_700_000_100));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_v1_status_file_still_loads() {
+        let d = tmpdir("status-v1");
+        fs::write(
+            d.join(STATUS_FILE),
+            "# sipwall zones status v1: ...\nde\tv4\t12\t100\t90\tprimary\t\t\t0\t\n",
+        )
+        .unwrap();
+        let back = read_status(&d);
+        assert_eq!(back.len(), 1);
+        assert_eq!((back[0].entries, back[0].absent), (12, None));
         let _ = fs::remove_dir_all(&d);
     }
 

@@ -83,6 +83,7 @@ impl ToolSource {
         if let Some(w) = wanted {
             return find_program(&w).ok_or_else(|| FetchError {
                 retry: false,
+                not_found: false,
                 message: format!("download tool '{w}' (from {FETCH_CMD_ENV} or the options) not found; {INSTALL_HINT}"),
             });
         }
@@ -91,6 +92,7 @@ impl ToolSource {
             .find_map(|t| find_program(t))
             .ok_or_else(|| FetchError {
                 retry: false,
+                not_found: false,
                 message: format!(
                     "no download tool: neither uclient-fetch nor wget is in PATH; {INSTALL_HINT}"
                 ),
@@ -120,6 +122,7 @@ impl ZoneSource for ToolSource {
             .spawn()
             .map_err(|e| FetchError {
                 retry: false,
+                not_found: false,
                 message: format!("cannot run {}: {e}; {INSTALL_HINT}", tool.display()),
             })?;
 
@@ -188,6 +191,7 @@ impl ZoneSource for ToolSource {
         if too_big {
             return Err(FetchError {
                 retry: false,
+                not_found: false,
                 message: format!(
                     "{name}: the body is over the size limit of {} bytes; not a zone",
                     self.opts.max_body
@@ -197,12 +201,14 @@ impl ZoneSource for ToolSource {
         if timed_out.load(Ordering::SeqCst) {
             return Err(FetchError {
                 retry: true,
+                not_found: false,
                 message: format!("{name}: download timed out after {} s", total.as_secs()),
             });
         }
         if let Some(e) = read_error {
             return Err(FetchError {
                 retry: true,
+                not_found: false,
                 message: format!("{name}: reading its output: {e}"),
             });
         }
@@ -215,6 +221,7 @@ impl ZoneSource for ToolSource {
             Ok(s) => Err(classify(&name, s.code(), &tail)),
             Err(e) => Err(FetchError {
                 retry: true,
+                not_found: false,
                 message: format!("{name}: {e}"),
             }),
         }
@@ -253,12 +260,14 @@ fn classify(name: &str, code: Option<i32>, tail: &str) -> FetchError {
     if lower.contains("ssl support not available") || lower.contains("libustream") {
         return FetchError {
             retry: false,
+            not_found: false,
             message: format!("{name} has no TLS support ({how}){detail}; {INSTALL_HINT}"),
         };
     }
     if lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls") {
         return FetchError {
             retry: false,
+            not_found: false,
             message: format!("{name}: TLS failed ({how}){detail} (the server's certificate is not trusted; check the URL, ca-bundle, a proxy or the clock)"),
         };
     }
@@ -266,6 +275,7 @@ fn classify(name: &str, code: Option<i32>, tail: &str) -> FetchError {
     FetchError {
         // 4xx other than 408/429 will not change on a second try.
         retry: !matches!(status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429),
+        not_found: matches!(status, Some(404) | Some(410)),
         message: match status {
             Some(s) => format!("{name}: HTTP {s} ({how}){detail}"),
             None => format!("{name} failed ({how}){detail}"),
@@ -343,8 +353,12 @@ mod tests {
 
     #[test]
     fn a_404_is_final_and_a_500_is_retried() {
-        assert!(!classify("wget", Some(8), "ERROR 404: Not Found.").retry);
-        assert!(classify("wget", Some(8), "ERROR 500: Oops.").retry);
+        let e = classify("wget", Some(8), "ERROR 404: Not Found.");
+        assert!(!e.retry && e.not_found);
+        assert!(classify("uclient-fetch", Some(8), "HTTP error 404").not_found);
+        let e = classify("wget", Some(8), "ERROR 500: Oops.");
+        assert!(e.retry && !e.not_found);
+        assert!(!classify("wget", Some(8), "ERROR 403: Forbidden.").not_found);
         let e = classify(
             "uclient-fetch",
             Some(1),
