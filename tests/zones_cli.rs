@@ -263,3 +263,42 @@ fn a_country_without_an_ipv6_zone_is_a_fact_not_a_failure() {
         "{out}"
     );
 }
+
+#[test]
+fn family_ipv4_never_fetches_ipv6_zones() {
+    let dir = temp_dir("cli-family4");
+    let _c = Cleanup(dir.clone());
+    let server = Server::http();
+    serve_xa(&server);
+    let cfg = config(&dir, &server, "block");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(
+        &cfg,
+        text.replace("mode = \"block\"", "mode = \"block\"\nfamily = \"ipv6\""),
+    )
+    .unwrap();
+    let (ok, out) = sipwall(&["check-config", "--config", &cfg]);
+    assert!(
+        !ok && out.contains("family") && out.contains("ipv4"),
+        "{out}"
+    );
+    fs::write(
+        &cfg,
+        text.replace("mode = \"block\"", "mode = \"block\"\nfamily = \"ipv4\""),
+    )
+    .unwrap();
+    let (ok, out) = sipwall(&["zones", "refresh", "--config", &cfg]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("xa v4: new from primary") && !out.contains("xa v6"),
+        "{out}"
+    );
+    assert!(
+        out.contains("IPv6 is not filtered by country (geo family 'ipv4')"),
+        "{out}"
+    );
+    assert_eq!(server.hits("/ipdeny/v6/xa-aggregated.zone"), 0);
+    let (ok, out) = sipwall(&["zones", "status", "--config", &cfg]);
+    assert!(ok && !out.contains("xa v6"), "{out}");
+    assert!(out.contains("IPv6 zones are not fetched"), "{out}");
+}

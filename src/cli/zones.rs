@@ -19,11 +19,11 @@ sipwall zones — country zones (ipdeny / ipverse) in the kernel's geo sets
 
 USAGE:
     sipwall zones refresh [--force] [--stats] [--config PATH]
-        download every configured country (IPv4 + IPv6), keep the good ones
-        on storage and load them; --force accepts a zone that shrank by
-        more than half or that no source publishes any more, and asks
-        again for IPv6 zones known to be unpublished; --stats prints time
-        and peak memory. An IPv6 zone that every source answers 404 for
+        download every configured country (IPv4, and IPv6 unless geo
+        family is 'ipv4'), keep the good zones on storage and load them;
+        --force accepts a zone that shrank by more than half or that no
+        source publishes any more, and asks again for IPv6 zones known to
+        be unpublished; --stats prints time and peak memory. An IPv6 zone that every source answers 404 for
         (ipdeny has none for some small territories) is not an error: it
         is reported once and asked for again weekly. A 404 for an IPv4
         zone is an error (check the country code).
@@ -103,7 +103,9 @@ fn refresh(mut args: Args) -> Result<(), String> {
             println!(
                 "zones: {v4} IPv4 and {v6} IPv6 prefixes ({} mode){}; {}",
                 if allow { "allow" } else { "block" },
-                if allow && *v6 == 0 {
+                if !c.geo.ipv6 {
+                    " — IPv6 is not filtered by country (geo family 'ipv4')"
+                } else if allow && *v6 == 0 {
                     " — IPv6 is not filtered by country: no allowed country has an IPv6 zone"
                 } else {
                     ""

@@ -295,6 +295,7 @@ pub fn build(sections: &[RawSection]) -> Result<Config, ConfigError> {
                 if let Some(v) = s.texts("country") {
                     g.countries = v;
                 }
+                g.ipv6 = s.text("family", "both") != "ipv4";
                 g.schedule = s.text("schedule", &g.schedule);
                 g.ipv4_url = s.text("ipv4_url", &g.ipv4_url);
                 g.ipv6_url = s.text("ipv6_url", &g.ipv6_url);

@@ -137,6 +137,10 @@ pub struct Geo {
     pub mode: GeoMode,
     /// ISO 3166 alpha-2, lower case.
     pub countries: Vec<String>,
+    /// Whether IPv6 zones are fetched and loaded (`family 'both'`); false
+    /// for `family 'ipv4'`: a router with no IPv6 towards the PBX has no
+    /// use for them, and IPv6 is then not filtered by country at all.
+    pub ipv6: bool,
     /// Cron schedule (5 fields) for `sipwall zones refresh`.
     pub schedule: String,
     pub ipv4_url: String,
@@ -262,6 +266,7 @@ impl Default for Geo {
             enabled: false,
             mode: GeoMode::Block,
             countries: Vec::new(),
+            ipv6: true,
             schedule: String::from("@random 4 * * *"),
             ipv4_url: String::from("https://www.ipdeny.com/ipblocks/data/aggregated/{cc}-aggregated.zone"),
             ipv6_url: String::from(

@@ -284,6 +284,8 @@ pub static SECTIONS: &[SectionSpec] = &[
             opt("mode", Kind::Choice(&["block", "allow"]), &["block"],
                 "block: listed countries never reach SIP; allow: only listed countries do."),
             list("country", Kind::Country, &[], "ISO 3166 two-letter country codes, e.g. cn, ru."),
+            opt("family", Kind::Choice(&["both", "ipv4"]), &["both"],
+                "both: IPv4 and IPv6 zones; ipv4: IPv6 zones are never fetched and IPv6 is not filtered by country (no IPv6 towards the PBX)."),
             opt("schedule", Kind::Cron, &["@random 4 * * *"],
                 "Cron schedule for refreshing zones (5 fields; @random as minute picks one at install)."),
             opt("ipv4_url", Kind::Url, &["https://www.ipdeny.com/ipblocks/data/aggregated/{cc}-aggregated.zone"],

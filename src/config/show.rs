@@ -320,6 +320,7 @@ pub fn blocks(c: &Config, show_secrets: bool) -> Vec<Block> {
     } else {
         "block"
     };
+    let gfamily = if geo.ipv6 { "both" } else { "ipv4" };
     out.push(Block {
         kind: "geo",
         name: None,
@@ -337,6 +338,7 @@ pub fn blocks(c: &Config, show_secrets: bool) -> Vec<Block> {
                 strings(&geo.countries),
                 geo.countries == dgeo.countries,
             ),
+            row("family", gfamily, gfamily, geo.ipv6 == dgeo.ipv6),
             text_row("schedule", &geo.schedule, &dgeo.schedule),
             text_row("ipv4_url", &geo.ipv4_url, &dgeo.ipv4_url),
             text_row("ipv6_url", &geo.ipv6_url, &dgeo.ipv6_url),

@@ -186,8 +186,8 @@ sections! {
                             fail_open, monitor, lan, state_dir, run_dir, log_level }
         ScannersT "scanners" { builtin, signature, ban_time }
         Ratelimit "ratelimit" { rate, burst, drops_before_ban, drop_window, flood_ban_time }
-        GeoT "geo" { enabled, mode, country, schedule, ipv4_url, ipv6_url, fallback_ipv4_url,
-                     fallback_ipv6_url }
+        GeoT "geo" { enabled, mode, country, family, schedule, ipv4_url, ipv6_url,
+                     fallback_ipv4_url, fallback_ipv6_url }
         Limits "limits" { doors, bans, sources, pending_auth }
     }
     repeated {

@@ -177,7 +177,7 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
     let records = store::read_status(&dir);
     let mut out = Vec::new();
     for cc in &config.geo.countries {
-        for family in [Family::V4, Family::V6] {
+        for &family in refresh::families(&config.geo) {
             let rec = records
                 .iter()
                 .find(|r| r.cc == *cc && r.family == Some(family));
@@ -202,6 +202,14 @@ fn status_at(config: &Config, now: u64) -> Vec<ZoneStatus> {
     // Allow mode filters a family only while its set holds something: say
     // so when no allowed country has an IPv6 zone, or an admin would
     // believe IPv6 callers are held to the list too.
+    if !config.geo.ipv6 {
+        if let Some(first) = out.first_mut() {
+            first.note = Some(
+                "geo family 'ipv4': IPv6 zones are not fetched and IPv6 is not filtered by country"
+                    .into(),
+            );
+        }
+    }
     let v6 = || out.iter().filter(|z| z.family == Family::V6);
     if config.geo.mode == GeoMode::Allow
         && v6().count() > 0
@@ -227,7 +235,7 @@ pub fn allow_mode_ready(config: &Config) -> bool {
     let dir = store::zones_dir(&config.global.state_dir);
     !config.geo.countries.is_empty()
         && config.geo.countries.iter().all(|cc| {
-            [Family::V4, Family::V6]
+            refresh::families(&config.geo)
                 .iter()
                 .all(|f| store::zone_path(&dir, cc, *f).is_file())
         })
@@ -243,7 +251,7 @@ pub fn missing(config: &Config) -> Vec<String> {
     let dir = store::zones_dir(&config.global.state_dir);
     let mut out = Vec::new();
     for cc in &config.geo.countries {
-        for f in [Family::V4, Family::V6] {
+        for &f in refresh::families(&config.geo) {
             if !store::zone_path(&dir, cc, f).is_file() {
                 out.push(format!("{cc} {}", f.as_str()));
             }

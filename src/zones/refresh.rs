@@ -212,13 +212,16 @@ impl Refresh<'_> {
                 report.zones.last().map(|z| &z.outcome),
                 Some(Outcome::Failed { .. })
             );
-            let (r6, n6) = self.one::<Ipv6Net>(&dir, cc, &old, src, &mut report, v4_published);
             records.push(r4);
-            records.push(r6);
             match n4 {
                 Some(n) => all4.extend(n),
                 None => missing.push(format!("{cc} v4")),
             }
+            if !self.geo.ipv6 {
+                continue;
+            }
+            let (r6, n6) = self.one::<Ipv6Net>(&dir, cc, &old, src, &mut report, v4_published);
+            records.push(r6);
             match n6 {
                 Some(n) => all6.extend(n),
                 None => missing.push(format!("{cc} v6")),
@@ -230,7 +233,7 @@ impl Refresh<'_> {
                 dir.join("status").display()
             ));
         }
-        prune(&dir, &self.geo.countries, &mut report);
+        prune(&dir, self.geo, &mut report);
         load(self.geo, all4, all6, &missing, sets, &mut report);
         report
     }
@@ -647,22 +650,31 @@ fn load(
     }
 }
 
-/// Removes stored zones of countries no longer configured (flash space).
-fn prune(dir: &Path, countries: &[String], report: &mut RefreshReport) {
+/// The families a configuration fetches and loads (`geo.family`).
+pub(super) fn families(geo: &Geo) -> &'static [Family] {
+    if geo.ipv6 {
+        &[Family::V4, Family::V6]
+    } else {
+        &[Family::V4]
+    }
+}
+
+/// Removes stored zones no longer configured (flash space): countries
+/// removed, and IPv6 zones under `family 'ipv4'` (else a boot would load
+/// them).
+fn prune(dir: &Path, geo: &Geo, report: &mut RefreshReport) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(_) => return,
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stem = match name
-            .strip_suffix(".v4")
-            .or_else(|| name.strip_suffix(".v6"))
-        {
-            Some(s) => s,
-            None => continue,
+        let (stem, family) = match (name.strip_suffix(".v4"), name.strip_suffix(".v6")) {
+            (Some(s), _) => (s, Family::V4),
+            (_, Some(s)) => (s, Family::V6),
+            _ => continue,
         };
-        if !countries.iter().any(|c| c == stem) {
+        if !geo.countries.iter().any(|c| c == stem) || !families(geo).contains(&family) {
             if let Err(e) = fs::remove_file(entry.path()) {
                 report
                     .storage_errors
@@ -694,6 +706,9 @@ pub fn load_stored_into(
                 problems.push(e);
                 missing.push(format!("{cc} v4"));
             }
+        }
+        if !geo.ipv6 {
+            continue;
         }
         match store::read_v6(&dir, cc) {
             Ok(Some(n)) => v6.extend(n),
@@ -864,6 +879,7 @@ mod tests {
             enabled: true,
             mode,
             countries: ccs.iter().map(|s| s.to_string()).collect(),
+            ipv6: true,
             schedule: "@random 4 * * *".into(),
             ipv4_url: "p4/{cc}".into(),
             ipv6_url: "p6/{cc}".into(),
@@ -1334,5 +1350,44 @@ mod tests {
             "127.0.0.1:8080"
         );
         assert_eq!(source_label("mirror.example/z/{cc}"), "mirror.example");
+    }
+
+    #[test]
+    fn family_ipv4_never_fetches_ipv6_and_drops_stored_ipv6_zones() {
+        let d = dir("family4");
+        let mut g = geo(GeoMode::Allow, &["xa"]);
+        let mut src = Canned::default();
+        src.on("p4/xa", vec![Answer::Body(V4_BIG, None)]);
+        src.on("p6/xa", vec![Answer::Body(V6, None)]);
+        let mut k = Kernel::default();
+        assert!(run(&g, &d, false, &mut src, &mut k).ok());
+        let zd = store::zones_dir(&d);
+        assert!(store::zone_path(&zd, "xa", Family::V6).is_file());
+        g.ipv6 = false;
+        let rep = run(&g, &d, false, &mut src, &mut k);
+        assert!(rep.ok(), "{rep:?}");
+        assert_eq!(rep.zones.len(), 1);
+        assert_eq!(
+            v6_calls(&src),
+            1,
+            "an IPv6 zone was fetched under family ipv4"
+        );
+        assert_eq!(rep.loaded, Some((4, 0)));
+        assert!(!store::zone_path(&zd, "xa", Family::V6).exists());
+        let mut boot = Kernel::default();
+        assert_eq!(load_stored_into(&g, &d, &mut boot), Ok((4, 0)));
+        let mut c = crate::config::Config::default();
+        c.global.state_dir = d.clone();
+        c.geo = g;
+        assert!(super::super::allow_mode_ready(&c));
+        assert!(super::super::missing(&c).is_empty());
+        let st = super::super::status_at(&c, 1_000);
+        assert_eq!(st.len(), 1);
+        assert!(
+            st[0].to_string().contains("IPv6 is not filtered"),
+            "{}",
+            st[0]
+        );
+        let _ = fs::remove_dir_all(&d);
     }
 }

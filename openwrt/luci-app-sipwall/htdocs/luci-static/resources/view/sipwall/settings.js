@@ -306,6 +306,7 @@ return view.extend({
 		};
 		this.opt(s, form.ListValue, 'geo', 'mode', _('Mode'));
 		this.opt(s, form.DynamicList, 'geo', 'country', _('Countries'));
+		this.opt(s, form.ListValue, 'geo', 'family', _('Address families'));
 		this.opt(s, form.Value, 'geo', 'schedule', _('Refresh schedule'));
 		this.opt(s, form.Value, 'geo', 'ipv4_url', _('IPv4 source'));
 		this.opt(s, form.Value, 'geo', 'ipv6_url', _('IPv6 source'));

@@ -140,7 +140,8 @@ return view.extend({
 			list(st.zones).map(function(z) {
 				return [String(z.country || z.name || '-') + (z.family ? ' (' + z.family + ')' : ''),
 					String(z.entries != null ? z.entries : '-'), fmtAge(z.age_secs != null ? z.age_secs : z.age),
-					String(z.source || '-'), String(z.last_error || z.error || '-')];
+					z.none_published ? _('none published (404 at %s)').format(z.none_published) : String(z.source || '-'),
+					String(z.last_error || z.error || '-')];
 			}), _('Country zones are off.'));
 		zones.id = 'sipwall-zones';
 
