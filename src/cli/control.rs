@@ -365,4 +365,23 @@ mod tests {
         assert_eq!(lines[1], "198.51.100.10  auth-failures  0s ago  1h");
         assert_eq!(lines[2], "2001:db8::7    manual         0s ago  forever");
     }
+
+    #[test]
+    fn a_zone_that_is_not_published_says_so_in_the_status_table() {
+        let st = crate::json::parse(
+            r#"{"zones":[{"country":"xa","family":"v4","entries":12,"age_secs":60,
+                "source":"primary","last_error":null,"none_published":null},
+               {"country":"xa","family":"v6","entries":0,"age_secs":60,"source":"",
+                "last_error":null,"none_published":"ipdeny.com, ipverse"}]}"#,
+        )
+        .unwrap();
+        let t = render_status(&st);
+        let v6 = t.lines().find(|l| l.starts_with("xa v6")).unwrap_or("");
+        assert!(
+            v6.contains("none published (404 at ipdeny.com, ipverse)"),
+            "{t}"
+        );
+        let v4 = t.lines().find(|l| l.starts_with("xa v4")).unwrap_or("");
+        assert!(v4.contains("primary"), "{t}");
+    }
 }
