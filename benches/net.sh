@@ -76,6 +76,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 $B up >/dev/null || exit 1
+# The baseline is "no rules", not "no firewall": the router's filter and raw
+# tables exist, empty, in every round (as on any router with a firewall).
+# Otherwise the first baseline round runs without them and the rest with
+# them (legacy tables, once made, stay until the namespace goes), and the
+# "no rules" rounds stop agreeing with each other.
+for t in filter raw; do
+	for ipt in iptables ip6tables; do
+		$B exec rtr $ipt -t $t -N SWB_EMPTY && $B exec rtr $ipt -t $t -X SWB_EMPTY
+	done
+done
 # Spoofed sources arrive on r-wan from addresses it has no route for.
 $B exec rtr sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.r-wan.rp_filter=0
 
