@@ -259,7 +259,8 @@ sw_stop
 	echo "  40 times at 4/s; latency = SIPp response time, first REGISTER to 200 OK (challenge included, 1 ms resolution)."
 	echo "- (d) \`netgen react\`: probes (OPTIONS, every 250 us) and wrong-password REGISTERs from one address; time from the"
 	echo "  arrival of the 2nd failed answer (default tier: 2 failures) to the first probe that was never answered;"
-	echo "  each guess as svcrack makes it (new dialog, 401 challenge, wrong digest, 403). Resolution: the probe interval."
+	echo "  each guess as svcrack makes it (new dialog, 401 challenge, wrong digest, 403). Resolution: the probe interval;"
+	echo "  below zero: the ban was in the kernel before that answer reached the guesser (the daemon bans, then releases it)."
 	echo
 	echo "\`sipwall status\` after the flood:"
 	echo '```'
