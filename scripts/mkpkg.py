@@ -157,6 +157,8 @@ def payload(repo, binary):
         ("./etc/uci-defaults/", 0o755, None),
         ("./etc/uci-defaults/90-sipwall", 0o755, rd(f + "/etc/uci-defaults/90-sipwall")),
         ("./etc/sipwall/", 0o755, None),
+        ("./usr/share/", 0o755, None), ("./usr/share/sipwall/", 0o755, None),
+        ("./usr/share/sipwall/firewall.include", 0o755, rd(f + "/usr/share/sipwall/firewall.include")),
     ]
 
 

@@ -370,6 +370,50 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
         "the ban is not in the kernel:\n{kernel}"
     );
 
+    // A firewall restart flushes every chain (fw3; on fw4 `firewall stop`
+    // deletes every table) and would leave the port open. The package's
+    // firewall include then sends SIGHUP: the rules come back, ban included.
+    for ipt in ["iptables", "ip6tables"] {
+        for table in ["filter", "raw"] {
+            for op in ["-F", "-X"] {
+                let (ok, out) = pair.exec(&pair.server, &[ipt, "-t", table, op]);
+                assert!(ok, "{ipt} -t {table} {op}: {out}");
+            }
+        }
+    }
+    // ... and the restarted firewall has its built-in chains again
+    // (iptables-nft's `-X` also took the empty ones away).
+    for ipt in ["iptables", "ip6tables"] {
+        for op in ["-A", "-D"] {
+            for chain in ["INPUT", "FORWARD", "OUTPUT"] {
+                let (ok, out) = pair.exec(&pair.server, &[ipt, op, chain, "-j", "ACCEPT"]);
+                assert!(ok, "{ipt} {op} {chain}: {out}");
+            }
+        }
+    }
+    assert!(
+        !pair.netfilter_state().contains("SIPWALL_"),
+        "the simulated firewall restart left our chains"
+    );
+    sw.signal(libc::SIGHUP);
+    assert!(
+        wait_for(5, || sw.output().contains("the firewall rules were gone")),
+        "SIGHUP did not notice the rules were gone:\n{}",
+        sw.output()
+    );
+    let seen = pbx.count();
+    let banned = ask(
+        &pair.client,
+        to,
+        options(&format!("sip:{DOMAIN}"), 4),
+        Duration::from_millis(700),
+    );
+    assert_eq!(
+        banned, None,
+        "the banned source was answered after the firewall restart and SIGHUP"
+    );
+    assert_eq!(pbx.count(), seen, "the banned source reached the PBX");
+
     // SIGTERM: exit 0 and leave nothing behind.
     let st = sw.stop(libc::SIGTERM);
     assert!(st.success(), "sipwall exited with {st}:\n{}", sw.output());

@@ -38,7 +38,7 @@ arches=${SIPWALL_PKG_ARCHES:-$SIPWALL_ARCHES}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2> /dev/null || echo 0)}
 
 echo "== shell scripts: shfmt -sr -s, sh -n"
-for f in files/etc/init.d/sipwall files/etc/uci-defaults/*; do
+for f in files/etc/init.d/sipwall files/etc/uci-defaults/* files/usr/share/sipwall/firewall.include; do
 	if shfmt -sr -s -d "$f" > /dev/null && sh -n "$f"; then
 		echo "ok   $f"
 	else

@@ -639,10 +639,33 @@ impl Daemon {
         self.last_bans_write = Some(self.now());
     }
 
+    /// A firewall restart can take our rules away under us (fw3 flushes
+    /// every chain; `/etc/init.d/firewall stop` deletes every nftables
+    /// table). The package's firewall include sends SIGHUP after each
+    /// firewall start and reload; here the rules come back, with the bans,
+    /// doors and zones this process holds, before anything else.
+    fn restore_rules_if_gone(&mut self) {
+        match self.fw.installed() {
+            Ok(true) => {}
+            Ok(false) => match self.fw.install(&Plan::from_config(&self.cfg)) {
+                Ok(()) => self.log.warning(
+                    "the firewall rules were gone (a firewall restart removes them); reinstalled, with the current bans, doors and zones",
+                ),
+                Err(e) => self.log.error(&format!(
+                    "the firewall rules are gone and cannot be reinstalled: {e}; the SIP ports are NOT protected until this is fixed (then send SIGHUP or restart sipwall)"
+                )),
+            },
+            Err(e) => self
+                .log
+                .error(&format!("cannot check the firewall rules: {e}")),
+        }
+    }
+
     /// SIGHUP: load the configuration again; on any error keep running with
     /// the old one and say why.
     pub fn reload(&mut self) {
         self.reloads += 1;
+        self.restore_rules_if_gone();
         let path = self.config_path.clone();
         let mut new = match load_config(path.as_deref()) {
             Ok(c) => c,

@@ -432,6 +432,14 @@ fn geo_rules(fam: Fam, mode: Option<GeoMode>, monitor: bool, loaded: bool) -> St
     }
 }
 
+/// (built-in chain, our chain it jumps to) for a mode.
+fn hooks(mode: Mode) -> Vec<(&'static str, &'static str)> {
+    match mode {
+        Mode::Router => vec![("FORWARD", "SIPWALL_FWD")],
+        Mode::Host => vec![("INPUT", "SIPWALL_IN"), ("OUTPUT", "SIPWALL_OUT")],
+    }
+}
+
 /// Our chains and rules for one family, for `iptables-restore --noflush`.
 /// `save` is the current filter table, to add our jumps only once and drop
 /// jumps to chains this mode no longer uses.
@@ -439,13 +447,8 @@ fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
     let m = format!("{MARK_INSPECTED:#x}");
     let sfx = fam.suffix();
     let d = drop_target(plan.monitor);
-    let (hooks, used): (Vec<(&str, &str)>, Vec<&str>) = match plan.mode {
-        Mode::Router => (vec![("FORWARD", "SIPWALL_FWD")], vec!["SIPWALL_FWD"]),
-        Mode::Host => (
-            vec![("INPUT", "SIPWALL_IN"), ("OUTPUT", "SIPWALL_OUT")],
-            vec!["SIPWALL_IN", "SIPWALL_OUT"],
-        ),
-    };
+    let hooks = hooks(plan.mode);
+    let used: Vec<&str> = hooks.iter().map(|(_, chain)| *chain).collect();
     let mut s = String::from("*filter\n");
     for c in CHAINS {
         if used.contains(&c) || ["SIPWALL_REQ", "SIPWALL_ANS", "SIPWALL_GEO"].contains(&c) {
@@ -847,6 +850,26 @@ impl Firewall for Iptables {
         self.rem.geo4 = v4.to_vec();
         self.rem.geo6 = v6.to_vec();
         Ok(())
+    }
+
+    fn installed(&mut self) -> Result<bool, FwError> {
+        let Some(mode) = self.plan.as_ref().map(|p| p.mode) else {
+            return Ok(false);
+        };
+        for fam in [Fam::V4, Fam::V6] {
+            let save = self.save(fam)?;
+            let hooked = hooks(mode).iter().all(|(builtin, chain)| {
+                save.lines()
+                    .any(|l| l == format!("-A {builtin} -j {chain}"))
+            });
+            if !hooked || !save.lines().any(|l| l.starts_with(":SIPWALL_REQ ")) {
+                return Ok(false);
+            }
+        }
+        let sets = self.our_sets()?;
+        Ok(["ban4", "ban6", "door4", "door6"]
+            .iter()
+            .all(|k| sets.contains(&format!("{SET_PREFIX}{k}"))))
     }
 
     fn name(&self) -> &'static str {

@@ -143,6 +143,11 @@ pub trait Firewall {
     /// Replaces the geo sets: atomic, batched, never empty mid-swap. In
     /// allow mode a family whose list is empty is not filtered at all.
     fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), FwError>;
+    /// Whether our rules are still in the kernel as installed: a firewall
+    /// restart flushes fw3's chains, and `fw4 flush` (`/etc/init.d/firewall
+    /// stop`) deletes every nftables table, ours included. `false` before
+    /// the first install.
+    fn installed(&mut self) -> Result<bool, FwError>;
     /// Which backend this is, for `status` and logs ("nft", "iptables").
     fn name(&self) -> &'static str;
 }

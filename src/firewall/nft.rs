@@ -190,6 +190,23 @@ impl Firewall for Nft {
         Ok(())
     }
 
+    fn installed(&mut self) -> Result<bool, FwError> {
+        if self.plan.is_none() {
+            return Ok(false);
+        }
+        // One chain, not the table: a table listing prints every geo prefix.
+        match self.tools.run(
+            "nft",
+            &["list", "chain", "inet", NFT_TABLE, "request"],
+            None,
+            "look for the sipwall table",
+        ) {
+            Ok(_) => Ok(true),
+            Err(FwError::Failed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn name(&self) -> &'static str {
         "nft"
     }

@@ -157,21 +157,23 @@ def check_ipk(repo, arch, path, name, var, blocks, deps, conffiles):
         check(ctl[f"./{s}-pkg"][0].mode & 0o111 != 0, f"{base}: {s}-pkg executable")
     check(b"zones cron install" in ctl["./postinst-pkg"][1], f"{base}: postinst adds the zones cron line")
     prerm = ctl["./prerm-pkg"][1].decode()
-    check(all(x in prerm for x in ("/etc/init.d/sipwall stop", "sipwall cleanup", "zones cron remove", "PKG_UPGRADE")),
-          f"{base}: prerm stops the daemon, removes leftover rules and the cron line (not on upgrade)")
+    check(all(x in prerm for x in ("/etc/init.d/sipwall stop", "sipwall cleanup", "zones cron remove", "PKG_UPGRADE",
+                                   "delete firewall.sipwall")),
+          f"{base}: prerm stops the daemon, removes leftover rules, the cron line and the firewall include (not on upgrade)")
     for s in ("postinst", "prerm", "postinst-pkg", "prerm-pkg"):
         r = subprocess.run(["sh", "-n"], input=ctl["./" + s][1], capture_output=True)
         check(r.returncode == 0, f"{base}: {s} parses with sh -n")
 
     want = {"./", "./usr/", "./usr/sbin/", "./usr/sbin/sipwall", "./etc/", "./etc/init.d/",
             "./etc/init.d/sipwall", "./etc/config/", "./etc/config/sipwall", "./etc/uci-defaults/",
-            "./etc/uci-defaults/90-sipwall", "./etc/sipwall/"}
+            "./etc/uci-defaults/90-sipwall", "./etc/sipwall/", "./usr/share/", "./usr/share/sipwall/",
+            "./usr/share/sipwall/firewall.include"}
     check(set(data) == want, f"{base}: data.tar.gz layout {sorted(set(data) ^ want) or 'exact'}")
     for n, (m, d) in data.items():
         if m.uid != 0 or m.gid != 0:
             check(False, f"{base}: {n} owned by 0:0")
     modes = {"./usr/sbin/sipwall": 0o755, "./etc/init.d/sipwall": 0o755, "./etc/config/sipwall": 0o600,
-             "./etc/uci-defaults/90-sipwall": 0o755}
+             "./etc/uci-defaults/90-sipwall": 0o755, "./usr/share/sipwall/firewall.include": 0o755}
     for n, mode in modes.items():
         if n in data:
             check(data[n][0].mode == mode, f"{base}: {n} mode {oct(data[n][0].mode)} == {oct(mode)}")
@@ -180,7 +182,8 @@ def check_ipk(repo, arch, path, name, var, blocks, deps, conffiles):
             check("." + c in data, f"{base}: conffile {c} is shipped")
     repo_files = {"./etc/init.d/sipwall": "files/etc/init.d/sipwall",
                   "./etc/config/sipwall": os.environ.get("SIPWALL_CONFIG_SRC", "files/etc/config/sipwall"),
-                  "./etc/uci-defaults/90-sipwall": "files/etc/uci-defaults/90-sipwall"}
+                  "./etc/uci-defaults/90-sipwall": "files/etc/uci-defaults/90-sipwall",
+                  "./usr/share/sipwall/firewall.include": "files/usr/share/sipwall/firewall.include"}
     for n, src in repo_files.items():
         if n in data:
             check(data[n][1] == open(os.path.join(repo, src), "rb").read(), f"{base}: {n} is the repo's {src}")
@@ -220,7 +223,8 @@ def check_apk(apk, arch, path, name, var, deps, conffiles, ipk_binary, work):
     ex = subprocess.run([apk, "extract", "--allow-untrusted", "--destination", dest, path], capture_output=True, text=True)
     check(ex.returncode == 0, f"{base}: apk extract verifies hashes and unpacks it ({ex.stderr.strip()[:200]})")
     listed = open(os.path.join(dest, f"lib/apk/packages/{name}.list")).read().split() if ex.returncode == 0 else []
-    want = ["/etc/config/sipwall", "/etc/init.d/sipwall", "/etc/uci-defaults/90-sipwall", "/usr/sbin/sipwall"]
+    want = ["/etc/config/sipwall", "/etc/init.d/sipwall", "/etc/uci-defaults/90-sipwall", "/usr/sbin/sipwall",
+            "/usr/share/sipwall/firewall.include"]
     check(listed == want, f"{base}: /lib/apk/packages/{name}.list names the payload ({listed})")
     if ex.returncode == 0:
         cf = open(os.path.join(dest, f"lib/apk/packages/{name}.conffiles")).read().split()
