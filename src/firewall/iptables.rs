@@ -217,7 +217,7 @@ impl Iptables {
             Ok(())
         });
         known.or_else(|| {
-            let family = if v6 { "ip6" } else { "ip" };
+            let family = nft_family(fam);
             match self
                 .tools
                 .run("nft", &["list", "tables", family], None, "list the tables")
@@ -262,7 +262,7 @@ impl Iptables {
             .nl
             .try_with(netns, "nft", |nl| nl.delete_table(v6, table))
         {
-            let family = if v6 { "ip6" } else { "ip" };
+            let family = nft_family(fam);
             let _ = self.tools.run(
                 "nft",
                 &["delete", "table", family, table],
@@ -432,7 +432,16 @@ fn geo_rules(fam: Fam, mode: Option<GeoMode>, monitor: bool, loaded: bool) -> St
     }
 }
 
-/// (built-in chain, our chain it jumps to) for a mode.
+/// The nf_tables family iptables-nft keeps a family's tables in.
+fn nft_family(fam: Fam) -> &'static str {
+    match fam {
+        Fam::V4 => "ip",
+        Fam::V6 => "ip6",
+    }
+}
+
+/// (built-in chain, our chain it jumps to) for a mode; the first is the
+/// requests' way in.
 fn hooks(mode: Mode) -> Vec<(&'static str, &'static str)> {
     match mode {
         Mode::Router => vec![("FORWARD", "SIPWALL_FWD")],
@@ -496,10 +505,7 @@ fn render_rules(plan: &Plan, fam: Fam, save: &str, geo_loaded: bool) -> String {
     // not looked at again — one rule instead of the classification and six
     // set lookups per packet. Bans still cut it (raw drop, conntrack kill);
     // blocklist and country changes apply to new flows.
-    let entry = match plan.mode {
-        Mode::Router => "SIPWALL_FWD",
-        Mode::Host => "SIPWALL_IN",
-    };
+    let entry = hooks[0].1; // the chain on the requests' way in
     s.push_str(&format!(
         "-A {entry} -m connmark --mark {m}/{m} -m conntrack --ctdir ORIGINAL -j ACCEPT\n"
     ));
