@@ -120,6 +120,19 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Makes the server's built-in filter chains exist, as on a host whose
+/// firewall uses them (iptables-nft creates them on first use only).
+fn make_builtin_chains(pair: &Pair) {
+    for ipt in ["iptables", "ip6tables"] {
+        for op in ["-A", "-D"] {
+            for chain in ["INPUT", "FORWARD", "OUTPUT"] {
+                let (ok, out) = pair.exec(&pair.server, &[ipt, op, chain, "-j", "ACCEPT"]);
+                assert!(ok, "{ipt} {op} {chain}: {out}");
+            }
+        }
+    }
+}
+
 #[test]
 fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     let Some(pair) = Pair::up("run", &["iptables", "ipset"]) else {
@@ -153,14 +166,7 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     // built-in chains on first use and they outlive any rule. Create them up
     // front so the comparison below is about sipwall's own chains, rules and
     // sets.
-    for ipt in ["iptables", "ip6tables"] {
-        for op in ["-A", "-D"] {
-            for chain in ["INPUT", "FORWARD", "OUTPUT"] {
-                let (ok, out) = pair.exec(&pair.server, &[ipt, op, chain, "-j", "ACCEPT"]);
-                assert!(ok, "{ipt} {op} {chain}: {out}");
-            }
-        }
-    }
+    make_builtin_chains(&pair);
     let clean = pair.netfilter_state();
     let pbx = Responder::start(&pair.server);
     let to: SocketAddr = format!("{SERVER}:5060").parse().unwrap();
@@ -383,14 +389,7 @@ fn sipwall_run_gates_bans_restores_and_leaves_nothing_behind() {
     }
     // ... and the restarted firewall has its built-in chains again
     // (iptables-nft's `-X` also took the empty ones away).
-    for ipt in ["iptables", "ip6tables"] {
-        for op in ["-A", "-D"] {
-            for chain in ["INPUT", "FORWARD", "OUTPUT"] {
-                let (ok, out) = pair.exec(&pair.server, &[ipt, op, chain, "-j", "ACCEPT"]);
-                assert!(ok, "{ipt} {op} {chain}: {out}");
-            }
-        }
-    }
+    make_builtin_chains(&pair);
     assert!(
         !pair.netfilter_state().contains("SIPWALL_"),
         "the simulated firewall restart left our chains"

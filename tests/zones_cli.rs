@@ -12,9 +12,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use zones_support::{temp_dir, zone_reply, Cleanup, Reply, Server};
-
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zones");
+use zones_support::{fixture, temp_dir, zone_reply, Cleanup, Reply, Server};
 
 fn sipwall(args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sipwall"))
@@ -49,7 +47,7 @@ fn config(dir: &Path, server: &Server, mode: &str) -> String {
 }
 
 fn serve_xa(server: &Server) {
-    let f = |n: &str| fs::read_to_string(Path::new(FIX).join(n)).unwrap();
+    let f = fixture;
     server.route(
         "/ipdeny/xa-aggregated.zone",
         zone_reply(&f("xa-aggregated.zone"), Some("\"a\"")),
@@ -209,7 +207,7 @@ fn a_country_without_an_ipv6_zone_is_a_fact_not_a_failure() {
     let dir = temp_dir("cli-nov6");
     let _c = Cleanup(dir.clone());
     let server = Server::http();
-    let v4 = fs::read_to_string(Path::new(FIX).join("xa-aggregated.zone")).unwrap();
+    let v4 = fixture("xa-aggregated.zone");
     server.route("/ipdeny/xa-aggregated.zone", zone_reply(&v4, Some("\"a\"")));
     // Neither source has an IPv6 zone for xa: both answer 404.
     let cfg = config(&dir, &server, "allow");

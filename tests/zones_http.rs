@@ -12,29 +12,12 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::Ipv4Net;
 use sipwall::config::{Config, GeoMode};
-use sipwall::zones::{self, Family, GeoSets, HttpOptions, HttpSource, Outcome, RetryPolicy};
-use zones_support::{make_pki, skip, temp_dir, zone_reply, Cleanup, Reply, Server};
-
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zones");
-
-fn fixture(name: &str) -> String {
-    fs::read_to_string(Path::new(FIX).join(name)).expect("fixture")
-}
-
-/// Remembers what the kernel would have been given.
-#[derive(Default)]
-struct Recorder {
-    loads: Vec<(Vec<Ipv4Net>, Vec<Ipv6Net>)>,
-}
-
-impl GeoSets for Recorder {
-    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String> {
-        self.loads.push((v4.to_vec(), v6.to_vec()));
-        Ok(())
-    }
-}
+use sipwall::zones::{self, Family, HttpOptions, HttpSource, Outcome, RetryPolicy};
+use zones_support::{
+    fixture, make_pki, skip, temp_dir, zone_reply, Cleanup, Recorder, Reply, Server,
+};
 
 fn config(server: &Server, scheme: &str, state: &Path, ccs: &[&str]) -> Config {
     let mut c = Config::default();

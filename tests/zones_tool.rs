@@ -11,28 +11,9 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ipnet::{Ipv4Net, Ipv6Net};
 use sipwall::config::{Config, GeoMode};
-use sipwall::zones::{self, Family, GeoSets, Outcome, RetryPolicy, ToolOptions, ToolSource};
-use zones_support::{skip, temp_dir, zone_reply, Cleanup, Reply, Server};
-
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zones");
-
-fn fixture(name: &str) -> String {
-    fs::read_to_string(Path::new(FIX).join(name)).expect("fixture")
-}
-
-#[derive(Default)]
-struct Recorder {
-    loads: Vec<(Vec<Ipv4Net>, Vec<Ipv6Net>)>,
-}
-
-impl GeoSets for Recorder {
-    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String> {
-        self.loads.push((v4.to_vec(), v6.to_vec()));
-        Ok(())
-    }
-}
+use sipwall::zones::{self, Family, Outcome, RetryPolicy, ToolOptions, ToolSource};
+use zones_support::{fixture, skip, temp_dir, zone_reply, Cleanup, Recorder, Reply, Server};
 
 /// GNU `wget` and `busybox wget` (busybox dispatches on argv[0], so a
 /// symlink named wget is enough), whichever are installed.

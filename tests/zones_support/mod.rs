@@ -18,6 +18,30 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ipnet::{Ipv4Net, Ipv6Net};
+use sipwall::zones::GeoSets;
+
+/// The fixture zones (`tests/fixtures/zones`).
+pub const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zones");
+
+/// A fixture zone's text.
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(Path::new(FIX).join(name)).expect("fixture")
+}
+
+/// Remembers what the kernel would have been given.
+#[derive(Default)]
+pub struct Recorder {
+    pub loads: Vec<(Vec<Ipv4Net>, Vec<Ipv6Net>)>,
+}
+
+impl GeoSets for Recorder {
+    fn set_geo(&mut self, v4: &[Ipv4Net], v6: &[Ipv6Net]) -> Result<(), String> {
+        self.loads.push((v4.to_vec(), v6.to_vec()));
+        Ok(())
+    }
+}
+
 /// What the server answers for a path.
 #[derive(Clone, Debug)]
 pub enum Reply {
